@@ -1,0 +1,40 @@
+"""Tasker: durable background tasks for Python, on PostgreSQL or embedded SQLite.
+
+>>> from tasker import Tasker
+>>> app = Tasker()
+>>> @app.handler()
+... def send_email(payload):
+...     ...
+>>> app.create("send_email", {"to": "ada@example.com"})
+"""
+from .app import Tasker
+from .context import TaskContext
+from .errors import (
+    SchemaMissingError,
+    SchemaTooNewError,
+    TaskCancelledError,
+    TaskerError,
+    TaskFailedError,
+    UnknownTaskError,
+)
+from .task import Task, TaskStatus
+from .worker.events import TaskEvent
+from .worker.executor import Retry, Snooze
+from .worker.one_pass import PassSummary
+
+__all__ = [
+    "PassSummary",
+    "Retry",
+    "SchemaMissingError",
+    "SchemaTooNewError",
+    "Snooze",
+    "Task",
+    "TaskCancelledError",
+    "TaskContext",
+    "TaskEvent",
+    "TaskFailedError",
+    "TaskStatus",
+    "Tasker",
+    "TaskerError",
+    "UnknownTaskError",
+]

@@ -1,0 +1,433 @@
+"""The Tasker facade: configuration, handler registry, producing, inspecting, consuming."""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any, Callable, Iterable, Sequence
+
+from .enqueue import DEFAULT_MAX_PAYLOAD_BYTES, NewTask, TaskDefaults, as_timedelta_seconds, build_new_task, check_int
+from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
+from .handlers import Handler, make_handler
+from .ids import is_id
+from .loop import LoopThread
+from .store import Store, open_store, parse_url
+from .task import Task, TaskStatus
+from .worker.events import Events
+from .worker.one_pass import PassSummary, process_queue
+from .worker.worker import Worker, WorkerSettings
+
+TASK_OPTIONS = ("run_at", "delay", "max_attempts", "priority", "queue", "unique_key", "depends_on", "timeout", "meta", "retry_delay")
+
+
+class Tasker:
+    """A durable task queue on PostgreSQL or SQLite.
+
+    >>> app = Tasker()                                  # ./tasker.db, or $TASKER_URL
+    >>> @app.handler("sendWebhook", max_attempts=5)
+    ... def send_webhook(payload):
+    ...     post(payload["url"])
+    >>> task_id = app.create("sendWebhook", {"url": "https://example.com/hook"})
+    >>> app.run_worker(concurrency=10)
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        schema: str | None = None,
+        concurrency: int = 10,
+        lease: float = 30.0,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    ):
+        self.config = parse_url(url, schema)
+        self.concurrency = check_int(concurrency, "concurrency", 1)
+        self.lease = float(lease)
+        self.max_payload_bytes = check_int(max_payload_bytes, "max_payload_bytes", 1)
+        self.handlers: dict[str, Handler] = {}
+        self.events = Events()
+        self._loop = LoopThread()
+        self._stores: dict[asyncio.AbstractEventLoop, Store] = {}
+        self._opening: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
+        self._threads: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._workers: set[Worker] = set()
+
+    def __repr__(self) -> str:
+        return f"Tasker({self.config.display!r})"
+
+    # -- handlers and hooks ----------------------------------------------------
+
+    def handler(self, name: str | Callable[..., Any] | None = None, **options: Any) -> Callable[..., Any]:
+        """Register the decorated function for a task type (default: its ``__name__``).
+
+        >>> @app.handler("resize", timeout=60, retry_delay=5)
+        ... async def resize(payload, ctx): ...
+        """
+        if callable(name):  # bare @app.handler
+            self.register(name.__name__, name)
+            return name
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.register(name or fn.__name__, fn, **options)
+            return fn
+
+        return decorate
+
+    def register(self, name: str, fn: Callable[..., Any], **options: Any) -> Handler:
+        """``app.register("resize", resize, timeout=60)``: the same without a decorator."""
+        handler = make_handler(name, fn, **options)
+        self.handlers[name] = handler
+        return handler
+
+    def on_success(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``fn(event)`` after every successful attempt (a ``TaskEvent``)."""
+        return self.events.add("success", fn)
+
+    def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``fn(event)`` after every failed attempt; ``event.will_retry`` tells if it runs again."""
+        return self.events.add("failure", fn)
+
+    def on_idle(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``fn()`` when a worker runs out of due tasks."""
+        return self.events.add("idle", fn)
+
+    # -- stores, one per event loop ----------------------------------------------
+
+    async def _store(self, check: bool = True) -> Store:
+        loop = asyncio.get_running_loop()
+        store = self._stores.get(loop)
+        if store is not None:
+            return store
+        opening = self._opening.get(loop)
+        if opening is None:
+            opening = self._opening[loop] = asyncio.ensure_future(self._open_store(check))
+            opening.add_done_callback(lambda _f: self._opening.pop(loop, None))
+        return await asyncio.shield(opening)
+
+    async def _open_store(self, check: bool) -> Store:
+        store = open_store(self.config)
+        await store.open()
+        try:
+            if check:
+                await store.check_schema()
+        except BaseException:
+            await store.close()
+            raise
+        self._stores[asyncio.get_running_loop()] = store
+        return store
+
+    def _sync(self, coro: Any) -> Any:
+        if self._loop.loop is None:
+            # Close the private loop's connections at exit rather than leave them to the GC.
+            atexit.register(self.close)
+        return self._loop.run(coro)
+
+    # -- schema ------------------------------------------------------------------
+
+    async def amigrate(self) -> list[int]:
+        """Create or upgrade the schema; idempotent and safe to run from many processes."""
+        loop = asyncio.get_running_loop()
+        store = self._stores.get(loop)
+        if store is None:
+            store = open_store(self.config)
+            await store.open()
+            self._stores[loop] = store
+        return await store.migrate()
+
+    def migrate(self) -> list[int]:
+        """Create or upgrade the schema (``tasker migrate`` does the same). Returns the versions applied."""
+        return self._sync(self.amigrate())
+
+    # -- producing -----------------------------------------------------------------
+
+    def _defaults(self, type: Any) -> TaskDefaults:
+        handler = self.handlers.get(type) if isinstance(type, str) else None
+        return handler.defaults if handler else TaskDefaults()
+
+    def _new_task(self, type: Any, payload: Any, options: dict[str, Any]) -> NewTask:
+        unknown = set(options) - set(TASK_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown task option(s): {', '.join(sorted(unknown))}")
+        if callable(options.get("retry_delay")):
+            raise TypeError("a callable retry_delay can only be given to @app.handler, not per task")
+        if options.get("depends_on"):
+            raise NotImplementedError("depends_on is not supported yet")
+        return build_new_task(type, payload, self._defaults(type), max_payload_bytes=self.max_payload_bytes, **options)
+
+    async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
+        """Async twin of ``create``."""
+        task = self._new_task(type, payload, options)
+        store = await self._store()
+        return (await store.insert_tasks([task], connection))[0]
+
+    def create(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
+        """Store a task and return its id; it runs when due on any worker.
+
+        Options: ``run_at``, ``delay``, ``max_attempts``, ``priority``, ``queue``,
+        ``unique_key``, ``depends_on``, ``timeout``, ``meta``, ``retry_delay``.
+
+        >>> app.create("sendWebhook", {"url": url}, delay=30, unique_key=f"hook:{order_id}")
+        """
+        task = self._new_task(type, payload, options)
+        _check_sync_connection(connection)
+        return self._sync(self._insert([task], connection))[0]
+
+    async def _insert(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        store = await self._store()
+        return await store.insert_tasks(tasks, connection)
+
+    async def acreate_many(self, type: str, payloads: Iterable[Any], **options: Any) -> list[str]:
+        """Async twin of ``create_many``."""
+        tasks = self._new_tasks(type, payloads, options)
+        return await self._insert(tasks, options.get("connection")) if tasks else []
+
+    def create_many(self, type: str, payloads: Iterable[Any], **options: Any) -> list[str]:
+        """Store one task per payload in one batch; ids in order. Bad input anywhere stores nothing.
+
+        >>> ids = app.create_many("thumbnail", [{"image": n} for n in range(1000)], queue="media")
+        """
+        tasks = self._new_tasks(type, payloads, options)
+        _check_sync_connection(options.get("connection"))
+        return self._sync(self._insert(tasks, options.get("connection"))) if tasks else []
+
+    def _new_tasks(self, type: str, payloads: Iterable[Any], options: dict[str, Any]) -> list[NewTask]:
+        options = {k: v for k, v in options.items() if k != "connection"}
+        if isinstance(payloads, (str, bytes, dict)):
+            raise TypeError("payloads must be a list (or other iterable) of payloads")
+        tasks = []
+        for position, payload in enumerate(payloads):
+            try:
+                tasks.append(self._new_task(type, payload, options))
+            except (TypeError, ValueError) as exc:
+                raise type_of(exc)(f"payload at position {position}: {exc}") from None
+        return tasks
+
+    def schedule_at(self, when: Any, type: str, payload: Any = None, **options: Any) -> str:
+        """``create`` due at ``when`` (an aware datetime, naive = UTC, or epoch seconds)."""
+        return self.create(type, payload, run_at=when, **options)
+
+    async def aschedule_at(self, when: Any, type: str, payload: Any = None, **options: Any) -> str:
+        return await self.acreate(type, payload, run_at=when, **options)
+
+    def schedule_in(self, delay: float | timedelta, type: str, payload: Any = None, **options: Any) -> str:
+        """``create`` due after ``delay`` (seconds or a timedelta)."""
+        return self.create(type, payload, delay=delay, **options)
+
+    async def aschedule_in(self, delay: float | timedelta, type: str, payload: Any = None, **options: Any) -> str:
+        return await self.acreate(type, payload, delay=delay, **options)
+
+    # -- inspecting and controlling ------------------------------------------------
+
+    async def aget(self, task_id: str) -> Task | None:
+        if not isinstance(task_id, str):
+            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
+        if not is_id(task_id):
+            return None
+        return await (await self._store()).get_task(task_id)
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, or None."""
+        return self._sync(self.aget(task_id))
+
+    async def alist(self, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 100) -> list[Task]:
+        status_value = None if status is None else _status(status).value
+        check_int(limit, "limit", 1, 100_000)
+        return await (await self._store()).list_tasks(status_value, type, queue, limit)
+
+    def list(self, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 100) -> list[Task]:
+        """Tasks, newest first, filtered by status, type and queue."""
+        return self._sync(self.alist(status, type, queue, limit))
+
+    async def acancel(self, task_id: str) -> bool:
+        if not isinstance(task_id, str):
+            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
+        if not is_id(task_id):
+            return False
+        return await (await self._store()).cancel_task(task_id)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a queued task (it never runs) or a running one (its handler is interrupted).
+        False for an unknown or already finished task."""
+        return self._sync(self.acancel(task_id))
+
+    async def acleanup(self, older_than: float | timedelta | None = None) -> int:
+        seconds = as_timedelta_seconds(older_than, "older_than")
+        return await (await self._store()).cleanup(seconds)
+
+    def cleanup(self, older_than: float | timedelta | None = None) -> int:
+        """Delete finished tasks finished more than ``older_than`` ago (all when None)."""
+        return self._sync(self.acleanup(older_than))
+
+    async def astats(self) -> dict[str, Any]:
+        return await (await self._store()).stats()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by status (top level and ``by_status``) and ``by_queue``."""
+        return self._sync(self.astats())
+
+    async def aresult(self, task_id: str, timeout: float | None = None) -> Any:
+        """Async twin of ``result``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.02
+        while True:
+            task = await self.aget(task_id)
+            if task is None:
+                raise UnknownTaskError(f"no task with id {task_id!r}")
+            if task.status is TaskStatus.SUCCEEDED:
+                return task.result
+            if task.status is TaskStatus.FAILED:
+                raise TaskFailedError(task.id, task.last_error)
+            if task.status is TaskStatus.CANCELLED:
+                raise TaskCancelledError(task.id, task.last_error)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"task {task_id} is still {task.status.value} after {timeout}s")
+            wait = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
+            await asyncio.sleep(wait)
+            pause = min(pause * 1.5, 0.5)
+
+    def result(self, task_id: str, timeout: float | None = None) -> Any:
+        """Wait for the task to finish; its result, or TaskFailedError / TaskCancelledError."""
+        return self._sync(self.aresult(task_id, timeout))
+
+    # -- consuming -------------------------------------------------------------------
+
+    def _handler_threads(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(max_workers=self.concurrency * 2, thread_name_prefix="tasker-pass")
+            return self._threads
+
+    async def aprocess_queue(self, batch_size: int = 100) -> PassSummary:
+        """Async twin of ``process_queue``."""
+        check_int(batch_size, "batch_size", 1, 100_000)
+        store = await self._store()
+        return await process_queue(store, self.handlers, self.events, self._handler_threads(), batch_size, self.concurrency, self.lease)
+
+    def process_queue(self, batch_size: int = 100) -> PassSummary:
+        """One pass, like a cron tick: claim up to ``batch_size`` due tasks whose
+        types have handlers here, run them, record outcomes, return counts."""
+        return self._sync(self.aprocess_queue(batch_size))
+
+    def _worker(self, store: Store, concurrency: int, queues: Any, options: dict[str, Any]) -> Worker:
+        settings = WorkerSettings(concurrency=check_int(concurrency, "concurrency", 1), queues=_queues(queues), lease=options.pop("lease", self.lease), **options)
+        return Worker(store, dict(self.handlers), self.events, settings, self.config.kind, self.config.listen)
+
+    async def arun_worker(self, concurrency: int = 10, queues: Sequence[str] | dict[str, int] | None = None, **options: Any) -> None:
+        """Run a worker on the current event loop until cancelled or stopped.
+
+        Options: ``lease``, ``heartbeat_interval``, ``poll_interval``, ``grace_period`` (seconds).
+        """
+        store = await self._store()
+        worker = self._worker(store, concurrency, queues, dict(options))
+        self._workers.add(worker)
+        running = asyncio.ensure_future(worker.run())
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            worker.stop(now=True)
+            await asyncio.gather(running, return_exceptions=True)
+            raise
+        finally:
+            self._workers.discard(worker)
+
+    def run_worker(self, concurrency: int = 10, queues: Sequence[str] | dict[str, int] | None = None, **options: Any) -> None:
+        """Run a worker in this thread until SIGINT/SIGTERM (graceful; a second signal stops at once).
+
+        >>> app.run_worker(concurrency=20, queues={"emails": 5, "reports": 1})
+        """
+        asyncio.run(self._run_worker_with_signals(concurrency, queues, options))
+
+    async def _run_worker_with_signals(self, concurrency: int, queues: Any, options: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        main = asyncio.ensure_future(self.arun_worker(concurrency, queues, **options))
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop_workers)
+                installed.append(sig)
+        try:
+            await main
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            await self._close_loop_store()
+
+    def stop_workers(self, now: bool = False) -> None:
+        """Ask this process's workers to stop (what SIGTERM does); a second call stops at once."""
+        for worker in list(self._workers):
+            worker.stop(now=now)
+
+    # -- closing ---------------------------------------------------------------------
+
+    async def _close_loop_store(self) -> None:
+        store = self._stores.pop(asyncio.get_running_loop(), None)
+        if store is not None:
+            await store.close()
+
+    async def aclose(self) -> None:
+        """Close the connections this event loop uses (and the private loop's)."""
+        await self._close_loop_store()
+        if self._loop.loop is not None and self._loop.loop in self._stores:
+            await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Close connections and stop the private loop thread."""
+        if self._loop.loop is not None:
+            try:
+                self._sync(self._close_loop_store())
+            finally:
+                self._loop.stop()
+        for loop, store in list(self._stores.items()):
+            if loop.is_closed():
+                self._stores.pop(loop, None)
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+            self._threads = None
+
+    def __enter__(self) -> "Tasker":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Tasker":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+def _status(value: Any) -> TaskStatus:
+    try:
+        return TaskStatus(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in TaskStatus)
+        raise ValueError(f"unknown status {value!r}: use one of {valid}") from None
+
+
+def _queues(queues: Any) -> Sequence[str] | dict[str, int] | None:
+    if queues is None:
+        return None
+    if isinstance(queues, str):
+        return [queues]
+    if isinstance(queues, dict):
+        return {str(name): check_int(limit, f"limit of queue {name!r}", 1) for name, limit in queues.items()}
+    return [str(name) for name in queues]
+
+
+def _check_sync_connection(connection: Any) -> None:
+    if connection is None:
+        return
+    import psycopg
+
+    if isinstance(connection, psycopg.AsyncConnection):
+        raise TypeError("an AsyncConnection belongs to its event loop: use `await app.acreate(..., connection=conn)`")
+
+
+def type_of(exc: Exception) -> type:
+    return TypeError if isinstance(exc, TypeError) else ValueError

@@ -1,0 +1,187 @@
+"""Turning a ``create`` call into a row to insert: validation and defaults (pure).
+
+Everything here runs before any I/O, so bad input is refused with nothing stored.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from .ids import is_id, new_id
+from .retry import seconds_of
+
+MAX_NAME_LENGTH = 255
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_QUEUE = "default"
+DEFAULT_PRIORITY = 0
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+
+
+@dataclass(frozen=True)
+class TaskDefaults:
+    """Per-type defaults from a registered handler (or the global ones)."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    timeout: float = DEFAULT_TIMEOUT
+    queue: str = DEFAULT_QUEUE
+    priority: int = DEFAULT_PRIORITY
+    retry_delay: float | None = None
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A validated task ready for ``Store.insert_tasks``."""
+
+    id: str
+    type: str
+    payload_json: str
+    queue: str
+    priority: int
+    run_at: float | None        # absolute, epoch seconds; None: the store's now + delay
+    delay: float
+    max_attempts: int
+    timeout: float
+    retry_delay: float | None
+    unique_key: str | None
+    meta_json: str | None
+    depends_on: tuple[str, ...] = ()
+
+
+def to_json(value: Any, what: str) -> str:
+    """Serialize strictly: JSON only, no NaN or Infinity, no silent str() fallback."""
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} is not JSON-serializable: {exc}") from None
+
+
+def check_name(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"{what} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL characters")
+    return value
+
+
+def check_int(value: Any, what: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{what} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_timeout(value: Any) -> float:
+    seconds = seconds_of(value, "timeout")
+    if seconds <= 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {value!r}")
+    return seconds
+
+
+def epoch_of(when: Any, what: str = "run_at") -> float:
+    """An aware datetime (naive means UTC) or epoch seconds, as epoch seconds."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp()
+    if isinstance(when, bool) or not isinstance(when, (int, float)):
+        raise TypeError(f"{what} must be a datetime or epoch seconds, not {type(when).__name__}")
+    if not math.isfinite(when):
+        raise ValueError(f"{what} must be finite, got {when!r}")
+    return float(when)
+
+
+def check_payload(payload: Any, limit: int) -> str:
+    text = to_json(payload, "payload")
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise ValueError(f"payload is {size} bytes as JSON; the limit is {limit} bytes")
+    return text
+
+
+def check_meta(meta: Any, limit: int) -> str | None:
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a JSON object (a dict), not {type(meta).__name__}")
+    text = to_json(dict(meta), "meta")
+    if len(text.encode("utf-8")) > limit:
+        raise ValueError(f"meta is larger than the limit of {limit} bytes")
+    return text
+
+
+def check_depends_on(depends_on: Iterable[str] | None) -> tuple[str, ...]:
+    if depends_on is None:
+        return ()
+    if isinstance(depends_on, (str, bytes)):
+        raise TypeError("depends_on must be a list of task ids, not a single string")
+    ids = tuple(depends_on)
+    for dep in ids:
+        if not is_id(dep):
+            raise ValueError(f"depends_on has {dep!r}, which is not a task id")
+    return tuple(dict.fromkeys(ids))
+
+
+def build_new_task(
+    type: Any,
+    payload: Any,
+    defaults: TaskDefaults,
+    *,
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    run_at: Any = None,
+    delay: Any = None,
+    max_attempts: Any = None,
+    priority: Any = None,
+    queue: Any = None,
+    unique_key: Any = None,
+    depends_on: Any = None,
+    timeout: Any = None,
+    meta: Any = None,
+    retry_delay: Any = None,
+) -> NewTask:
+    """Validate one ``create`` call; raise TypeError/ValueError naming the problem."""
+    check_name(type, "task type")
+    if run_at is not None and delay is not None:
+        raise ValueError("give run_at or delay, not both")
+    if unique_key is not None:
+        check_name(unique_key, "unique_key")
+    return NewTask(
+        id=new_id(),
+        type=type,
+        payload_json=check_payload(payload, max_payload_bytes),
+        queue=check_name(defaults.queue if queue is None else queue, "queue"),
+        priority=check_int(defaults.priority if priority is None else priority, "priority", *PRIORITY_RANGE),
+        run_at=None if run_at is None else epoch_of(run_at),
+        delay=0.0 if delay is None else seconds_of(delay, "delay"),
+        max_attempts=check_int(defaults.max_attempts if max_attempts is None else max_attempts, "max_attempts", 1, 10_000),
+        timeout=check_timeout(defaults.timeout if timeout is None else timeout),
+        retry_delay=defaults.retry_delay if retry_delay is None else seconds_of(retry_delay),
+        unique_key=unique_key,
+        meta_json=check_meta(meta, max_payload_bytes),
+        depends_on=check_depends_on(depends_on),
+    )
+
+
+def as_timedelta_seconds(value: Any, what: str) -> float | None:
+    """``older_than``-style arguments: None, seconds or a timedelta."""
+    if value is None:
+        return None
+    return seconds_of(value, what)
+
+
+def utc(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+
+
+__all__ = ["NewTask", "TaskDefaults", "build_new_task"]

@@ -1,0 +1,72 @@
+"""Handler registration: options per task type, and how a handler is called."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .enqueue import TaskDefaults, check_int, check_name, check_timeout
+from .retry import RetryDelay, validate_policy
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A registered handler: the callable plus its options."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    wants_ctx: bool
+    defaults: TaskDefaults
+    retry_policy: RetryDelay | None = None
+    options: dict = field(default_factory=dict)
+
+
+def _wants_ctx(fn: Callable[..., Any], name: str) -> bool:
+    """A handler takes ``payload`` or ``payload, ctx``; anything else is a registration error."""
+    params = [
+        p for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    has_varargs = any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(fn).parameters.values())
+    if len(params) == 2 or has_varargs:
+        return True
+    if len(params) == 1:
+        return False
+    raise TypeError(f"handler {name!r} must take (payload) or (payload, ctx), not {len(params)} arguments")
+
+
+def make_handler(
+    name: str,
+    fn: Callable[..., Any],
+    *,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+    retry_delay: RetryDelay | None = None,
+    queue: str | None = None,
+    priority: int | None = None,
+    **extra: Any,
+) -> Handler:
+    """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
+    check_name(name, "task type")
+    if extra:
+        raise TypeError(f"unknown handler option(s) for {name!r}: {', '.join(sorted(extra))}")
+    if not callable(fn):
+        raise TypeError(f"handler {name!r} must be callable")
+    policy = validate_policy(retry_delay)
+    defaults = TaskDefaults(
+        max_attempts=TaskDefaults.max_attempts if max_attempts is None else check_int(max_attempts, "max_attempts", 1, 10_000),
+        timeout=TaskDefaults.timeout if timeout is None else check_timeout(timeout),
+        queue=TaskDefaults.queue if queue is None else check_name(queue, "queue"),
+        priority=TaskDefaults.priority if priority is None else check_int(priority, "priority"),
+        retry_delay=None,
+    )
+    return Handler(
+        name=name,
+        fn=fn,
+        is_async=inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)),
+        wants_ctx=_wants_ctx(fn, name),
+        defaults=defaults,
+        retry_policy=policy,
+        options=extra,
+    )

@@ -1,0 +1,354 @@
+"""The PostgreSQL store: psycopg 3 with a connection pool, one named statement per operation."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from typing import Any, Callable, Sequence
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from ...enqueue import NewTask
+from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
+from ...task import Task
+from ..base import ClaimedTask, Outcome, Wakeup, WorkerInfo
+from ..records import stats_from_counts, task_from_row
+from ..sqlfiles import load_migrations, load_queries, load_schema
+from ..url import StoreConfig
+
+log = logging.getLogger("tasker.store.postgres")
+PACKAGE = "tasker.store.postgres"
+CONNECT_TIMEOUT = 10.0
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+class PostgresStore:
+    """Tasks in a PostgreSQL schema (default ``tasker``), shared by any number of workers."""
+
+    json_is_text = False
+
+    def __init__(self, config: StoreConfig, max_connections: int = 8):
+        self.config = config
+        self.wakeup_channel = f"tasker.{config.schema}"
+        self.cancel_channel = f"tasker.{config.schema}.cancel"
+        subs = {
+            "schema": _ident(config.schema),
+            "channel": _literal(self.wakeup_channel),
+            "wakeup_channel_ident": _ident(self.wakeup_channel),
+            "cancel_channel_ident": _ident(self.cancel_channel),
+        }
+        self.q = load_queries(PACKAGE, subs)
+        self.migrations = load_migrations(PACKAGE, subs)
+        self.schema_sql = load_schema(PACKAGE, subs)
+        self.max_connections = max_connections
+        self.pool: AsyncConnectionPool | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.pool = AsyncConnectionPool(
+            self.config.target,
+            min_size=1,
+            max_size=self.max_connections,
+            kwargs={"autocommit": True},
+            open=False,
+            timeout=CONNECT_TIMEOUT,
+            name=f"tasker-{self.config.schema}",
+        )
+        try:
+            await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except Exception as exc:
+            await self.pool.close()
+            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def _rows(self, name: str, params: dict[str, Any] | None = None, row_factory: Any = None) -> list[Any]:
+        assert self.pool is not None, "store is not open"
+        async with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+            async with cur:
+                await cur.execute(self.q[name], params)
+                return await cur.fetchall() if cur.description else []
+
+    async def _value(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        rows = await self._rows(name, params)
+        return rows[0][0] if rows else None
+
+    # -- schema ----------------------------------------------------------------
+
+    async def schema_version(self) -> int | None:
+        exists = await self._value("has_version_table", {"table": f"{_ident(self.config.schema)}.schema_version"})
+        return await self._value("schema_version") if exists else None
+
+    async def migrate(self) -> list[int]:
+        """Apply what is missing, under an advisory lock, in one transaction."""
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(self.q["lock_migrations"], {"key": f"tasker.migrate.{self.config.schema}"})
+            await conn.execute(self.q["create_version_table"])
+            current = (await (await conn.execute(self.q["schema_version"])).fetchone())[0]
+            latest = self.migrations[-1].version
+            if current is not None and current > latest:
+                raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {current}; this Tasker knows {latest}")
+            if current is None:
+                await conn.execute(self.schema_sql)
+                applied = [m.version for m in self.migrations]
+            else:
+                applied = []
+                for migration in self.migrations[current:]:
+                    await conn.execute(migration.sql)
+                    applied.append(migration.version)
+            for version in applied:
+                await conn.execute(self.q["record_version"], {"version": version})
+            return applied
+
+    async def migrate_to(self, version: int) -> None:
+        """Apply migrations one at a time up to ``version`` (for the upgrade-path test)."""
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(self.q["lock_migrations"], {"key": f"tasker.migrate.{self.config.schema}"})
+            await conn.execute(self.q["create_version_table"])
+            current = (await (await conn.execute(self.q["schema_version"])).fetchone())[0] or 0
+            for migration in self.migrations[current:version]:
+                await conn.execute(migration.sql)
+                await conn.execute(self.q["record_version"], {"version": migration.version})
+
+    async def check_schema(self) -> None:
+        version = await self.schema_version()
+        latest = self.migrations[-1].version
+        if version is None or version < latest:
+            found = "no Tasker schema" if version is None else f"schema version {version}, need {latest}"
+            raise SchemaMissingError(
+                f"PostgreSQL schema {self.config.schema!r} has {found}: run `tasker migrate` (or app.migrate())"
+            )
+        if version > latest:
+            raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {version}; this Tasker knows {latest}")
+
+    async def drop_schema(self) -> None:
+        await self._rows("drop_schema")
+
+    # -- producing -------------------------------------------------------------
+
+    async def insert_tasks(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        if connection is not None:
+            return await _insert_on(_adapt(connection), self.q, tasks)
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            if any(t.unique_key for t in tasks) or len(tasks) > 1:
+                async with conn.transaction():
+                    return await _insert_on(conn, self.q, tasks)
+            return await _insert_on(conn, self.q, tasks)
+
+    # -- inspecting and controlling --------------------------------------------
+
+    async def get_task(self, task_id: str) -> Task | None:
+        rows = await self._rows("get_task", {"id": task_id}, dict_row)
+        return task_from_row(rows[0], json_is_text=False) if rows else None
+
+    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
+        params = {"status": status, "type": type, "queue": queue, "limit": limit}
+        return [task_from_row(r, json_is_text=False) for r in await self._rows("list_tasks", params, dict_row)]
+
+    async def cancel_task(self, task_id: str) -> bool:
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(self.q["cancel_task"], {"id": task_id})).fetchone()
+            if row and row[0] == "running":
+                await conn.execute(self.q["notify_cancel"], {"channel": self.cancel_channel, "id": task_id})
+            return row is not None
+
+    async def cleanup(self, older_than: float | None) -> int:
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(self.q["cleanup"], {"older_than": older_than})
+            return cur.rowcount
+
+    async def stats(self) -> dict[str, Any]:
+        return stats_from_counts(await self._rows("stats"))
+
+    # -- consuming -------------------------------------------------------------
+
+    async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
+        params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
+        rows = await self._rows("claim_tasks", params)
+        claimed = [ClaimedTask(*row) for row in rows]
+        claimed.sort(key=lambda c: -c.priority)
+        return claimed
+
+    async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
+        params = {
+            "ids": [o.task_id for o in outcomes],
+            "tokens": [o.claim_token for o in outcomes],
+            "statuses": [o.status.value for o in outcomes],
+            "results": [o.result_json for o in outcomes],
+            "errors": [o.error for o in outcomes],
+            "retry_ins": [o.retry_in for o in outcomes],
+            "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
+        }
+        return [row[0] for row in await self._rows("complete_tasks", params)]
+
+    async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
+        return await self._value("next_run_at", {"types": list(types), "queues": None if queues is None else list(queues)})
+
+    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None] | None = None) -> "PgListener":
+        listener = PgListener(self, on_wakeup, on_cancel or (lambda _id: None))
+        await listener.start()
+        return listener
+
+    # -- workers ---------------------------------------------------------------
+
+    async def heartbeat(self, worker: WorkerInfo) -> list[str]:
+        params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
+        return [row[0] for row in await self._rows("heartbeat", params)]
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        await self._rows("unregister_worker", {"id": worker_id})
+
+    async def rescue_tasks(self, lease: float) -> list[str]:
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (await conn.execute(self.q["rescue_tasks"], {"lease": lease})).fetchall()
+            await conn.execute(self.q["prune_workers"], {"lease": lease * 4})
+            if rows:
+                await conn.execute(self.q["notify_wakeup"])
+            return [row[0] for row in rows]
+
+    async def now(self) -> float:
+        return await self._value("now")
+
+
+async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> list[str]:
+    """Insert, then resolve unique-key conflicts to the ids of the tasks holding the keys.
+
+    A holder can finish between the insert and the look-up, freeing its key,
+    so the remaining tasks are inserted again (a few rounds at most).
+    """
+    ids: dict[str, str] = {}
+    pending = list(tasks)
+    for _ in range(5):
+        cur = await conn.execute(q["insert_tasks"], _columns(pending))
+        inserted = {row[0] for row in await cur.fetchall()}
+        ids.update({t.id: t.id for t in pending if t.id in inserted})
+        pending = [t for t in pending if t.id not in inserted]
+        if not pending:
+            break
+        cur = await conn.execute(q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]})
+        holders = dict(await cur.fetchall())
+        ids.update({t.id: holders[t.unique_key] for t in pending if t.unique_key in holders})
+        pending = [t for t in pending if t.unique_key not in holders]
+        if not pending:
+            break
+    else:
+        raise TaskerError("could not insert tasks: their unique keys kept changing hands")
+    return [ids[t.id] for t in tasks]
+
+
+def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
+    return {
+        "ids": [t.id for t in tasks],
+        "types": [t.type for t in tasks],
+        "payloads": [t.payload_json for t in tasks],
+        "queues": [t.queue for t in tasks],
+        "priorities": [t.priority for t in tasks],
+        "run_ats": [t.run_at for t in tasks],
+        "delays": [t.delay for t in tasks],
+        "max_attempts": [t.max_attempts for t in tasks],
+        "timeouts": [t.timeout for t in tasks],
+        "retry_delays": [t.retry_delay for t in tasks],
+        "unique_keys": [t.unique_key for t in tasks],
+        "metas": [t.meta_json for t in tasks],
+    }
+
+
+class _SyncConnection:
+    """Lets the one async insert path run on an application's sync psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Any = None) -> "_SyncCursor":
+        cur = await asyncio.to_thread(self.conn.execute, sql, params)
+        return _SyncCursor(cur)
+
+
+class _SyncCursor:
+    def __init__(self, cur: Any):
+        self.cur = cur
+
+    async def fetchall(self) -> list[Any]:
+        return self.cur.fetchall()
+
+
+def _adapt(connection: Any) -> Any:
+    if isinstance(connection, psycopg.AsyncConnection):
+        return connection
+    if isinstance(connection, psycopg.Connection):
+        return _SyncConnection(connection)
+    raise TypeError(
+        f"connection must be a psycopg Connection or AsyncConnection, not {type(connection).__name__}"
+    )
+
+
+class PgListener:
+    """LISTEN on a dedicated connection; reconnects with backoff and wakes the
+    worker after each (re)connect, since notifications sent meanwhile are lost."""
+
+    def __init__(self, store: PostgresStore, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]):
+        self.store = store
+        self.on_wakeup = on_wakeup
+        self.on_cancel = on_cancel
+        self.task: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name="tasker-listener")
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.store.config.target, autocommit=True)
+                async with conn:
+                    await conn.execute(self.store.q["listen"])
+                    self.connected.set()
+                    if backoff > 0.1:
+                        log.info("listener reconnected")
+                    backoff = 0.1
+                    self.on_wakeup(Wakeup())
+                    async for note in conn.notifies():
+                        self._dispatch(note)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected.clear()
+                log.warning("listener connection lost (%s); reconnecting in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(backoff * 2, 5.0)
+
+    def _dispatch(self, note: Any) -> None:
+        if note.channel == self.store.cancel_channel:
+            self.on_cancel(note.payload)
+            return
+        try:
+            data = json.loads(note.payload or "{}")
+        except ValueError:
+            data = {}
+        self.on_wakeup(Wakeup(queue=data.get("queue"), run_at=data.get("run_at")))

@@ -1,0 +1,60 @@
+-- Tasks, the worker registry and the wake-up trigger.
+CREATE TABLE {schema}.tasks (
+    id               uuid PRIMARY KEY,
+    type             text NOT NULL,
+    payload          jsonb NOT NULL DEFAULT 'null',
+    status           text NOT NULL DEFAULT 'queued'
+                     CONSTRAINT tasks_status_check
+                     CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    queue            text NOT NULL DEFAULT 'default',
+    priority         integer NOT NULL DEFAULT 0,
+    run_at           timestamptz NOT NULL DEFAULT now(),
+    attempts         integer NOT NULL DEFAULT 0,
+    max_attempts     integer NOT NULL DEFAULT 3 CONSTRAINT tasks_max_attempts_check CHECK (max_attempts >= 1),
+    timeout          double precision NOT NULL DEFAULT 300 CONSTRAINT tasks_timeout_check CHECK (timeout > 0),
+    retry_delay      double precision,
+    unique_key       text,
+    meta             jsonb,
+    result           jsonb,
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    worker_id        uuid,
+    claim_token      uuid,
+    cancel_requested boolean NOT NULL DEFAULT false
+);
+
+-- The hot query: due tasks in priority order.
+CREATE INDEX tasks_due_idx ON {schema}.tasks (priority DESC, run_at, id) WHERE status = 'queued';
+-- unique_key holds only while a task with it is queued or running.
+CREATE UNIQUE INDEX tasks_unique_key_idx ON {schema}.tasks (unique_key)
+    WHERE unique_key IS NOT NULL AND status IN ('queued', 'running');
+CREATE INDEX tasks_running_idx ON {schema}.tasks (worker_id) WHERE status = 'running';
+CREATE INDEX tasks_finished_idx ON {schema}.tasks (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE {schema}.workers (
+    id          uuid PRIMARY KEY,
+    hostname    text NOT NULL,
+    pid         integer NOT NULL,
+    queues      text NOT NULL,
+    concurrency integer NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    last_seen   timestamptz NOT NULL DEFAULT now()
+);
+
+-- One notification per queue per inserting statement, delivered on commit,
+-- so a task written in the application's own transaction wakes workers only
+-- if that transaction commits.
+CREATE FUNCTION {schema}.notify_new_tasks() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_ARGV[0], json_build_object('queue', queue, 'run_at', extract(epoch FROM min(run_at)))::text)
+    FROM new_tasks
+    GROUP BY queue;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tasks_notify_insert AFTER INSERT ON {schema}.tasks
+    REFERENCING NEW TABLE AS new_tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_new_tasks({channel});

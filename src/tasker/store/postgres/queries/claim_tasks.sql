@@ -1,0 +1,21 @@
+WITH picked AS (
+    SELECT id
+    FROM {schema}.tasks
+    WHERE status = 'queued'
+      AND run_at <= now()
+      AND type = ANY(%(types)s::text[])
+      AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+    ORDER BY priority DESC, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {schema}.tasks AS t
+SET status = 'running',
+    attempts = t.attempts + 1,
+    started_at = now(),
+    worker_id = %(worker_id)s::uuid,
+    claim_token = gen_random_uuid()
+FROM picked
+WHERE t.id = picked.id
+RETURNING t.id::text, t.claim_token::text, t.type, t.payload, t.attempts, t.max_attempts,
+          t.timeout, t.retry_delay, t.queue, t.priority, t.meta

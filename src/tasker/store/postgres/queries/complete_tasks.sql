@@ -1,0 +1,17 @@
+-- Fenced: a row changes only while it is still running under the same claim,
+-- so a worker presumed dead cannot overwrite a task rescued and run again.
+UPDATE {schema}.tasks AS t
+SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE v.status END,
+    result = v.result::jsonb,
+    last_error = coalesce(v.error, t.last_error),
+    attempts = t.attempts - v.refund,
+    run_at = CASE WHEN v.status = 'queued' THEN now() + make_interval(secs => v.retry_in) ELSE t.run_at END,
+    finished_at = CASE WHEN v.status = 'queued' AND NOT t.cancel_requested THEN NULL ELSE now() END,
+    worker_id = NULL,
+    claim_token = NULL
+FROM unnest(
+    %(ids)s::uuid[], %(tokens)s::uuid[], %(statuses)s::text[], %(results)s::text[],
+    %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[]
+) AS v(id, token, status, result, error, retry_in, refund)
+WHERE t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
+RETURNING t.id::text

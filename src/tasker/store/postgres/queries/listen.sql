@@ -1,0 +1,2 @@
+LISTEN {wakeup_channel_ident};
+LISTEN {cancel_channel_ident}

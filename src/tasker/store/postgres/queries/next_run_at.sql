@@ -1,0 +1,6 @@
+SELECT extract(epoch FROM min(run_at))::float8
+FROM {schema}.tasks
+WHERE status = 'queued'
+  AND run_at > now()
+  AND type = ANY(%(types)s::text[])
+  AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))

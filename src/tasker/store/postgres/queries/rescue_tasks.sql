@@ -1,0 +1,25 @@
+-- Running tasks whose worker stopped heartbeating: run again (the lost attempt
+-- counts) or fail once attempts are used up. Safe to run on many workers at once.
+WITH lost AS (
+    SELECT t.id, t.worker_id
+    FROM {schema}.tasks AS t
+    WHERE t.status = 'running'
+      AND NOT EXISTS (
+          SELECT 1 FROM {schema}.workers AS w
+          WHERE w.id = t.worker_id AND w.last_seen > now() - make_interval(secs => %(lease)s)
+      )
+    FOR UPDATE OF t SKIP LOCKED
+)
+UPDATE {schema}.tasks AS t
+SET status = CASE WHEN t.cancel_requested THEN 'cancelled'
+                  WHEN t.attempts >= t.max_attempts THEN 'failed'
+                  ELSE 'queued' END,
+    last_error = 'WorkerLost: worker ' || coalesce(lost.worker_id::text, '?')
+                 || ' stopped heartbeating during attempt ' || t.attempts,
+    finished_at = CASE WHEN t.cancel_requested OR t.attempts >= t.max_attempts THEN now() END,
+    run_at = now(),
+    worker_id = NULL,
+    claim_token = NULL
+FROM lost
+WHERE t.id = lost.id
+RETURNING t.id::text

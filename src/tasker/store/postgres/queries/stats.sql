@@ -1,0 +1,3 @@
+SELECT queue, status, count(*)::bigint AS n
+FROM {schema}.tasks
+GROUP BY queue, status

@@ -1,0 +1,60 @@
+"""Row -> record conversions shared by both stores."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from ..task import Task, TaskStatus
+
+STATUSES = tuple(s.value for s in TaskStatus)
+
+
+def as_utc(value: datetime | float | None) -> datetime | None:
+    """PostgreSQL gives aware datetimes, SQLite epoch seconds; Task always holds aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return datetime.fromtimestamp(value, timezone.utc)
+
+
+def as_json(value: Any) -> Any:
+    """SQLite keeps JSON as text; psycopg has already decoded jsonb."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
+    decode = as_json if json_is_text else (lambda v: v)
+    return Task(
+        id=row["id"],
+        type=row["type"],
+        payload=decode(row["payload"]),
+        status=TaskStatus(row["status"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        priority=row["priority"],
+        queue=row["queue"],
+        run_at=as_utc(row["run_at"]),
+        created_at=as_utc(row["created_at"]),
+        started_at=as_utc(row["started_at"]),
+        finished_at=as_utc(row["finished_at"]),
+        last_error=row["last_error"],
+        result=decode(row["result"]),
+        unique_key=row["unique_key"],
+        meta=decode(row["meta"]),
+        timeout=row["timeout"],
+        retry_delay=row["retry_delay"],
+        worker_id=row["worker_id"],
+        cancel_requested=bool(row["cancel_requested"]),
+    )
+
+
+def stats_from_counts(rows: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """``(queue, status, n)`` rows -> ``{status: n, ..., "total", "by_status", "by_queue"}``."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    by_queue: dict[str, dict[str, int]] = {}
+    for queue, status, n in rows:
+        by_status[status] += n
+        by_queue.setdefault(queue, dict.fromkeys(STATUSES, 0))[status] += n
+    return {**by_status, "total": sum(by_status.values()), "by_status": dict(by_status), "by_queue": by_queue}

@@ -1,0 +1,51 @@
+"""Loading the named SQL statements and migrations that ship beside each store."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def _read(package: str, folder: str) -> dict[str, str]:
+    root = resources.files(package).joinpath(folder)
+    return {item.name: item.read_text("utf-8") for item in root.iterdir() if item.name.endswith(".sql")}
+
+
+def load_queries(package: str, substitutions: dict[str, str]) -> dict[str, str]:
+    """Every ``queries/NAME.sql`` as ``{NAME: text}``, placeholders such as
+    ``{schema}`` replaced once here (with values already quoted for SQL)."""
+    return {name[:-4]: _substitute(text, substitutions) for name, text in _read(package, "queries").items()}
+
+
+def load_migrations(package: str, substitutions: dict[str, str]) -> list[Migration]:
+    """Numbered migrations in order; a gap or a duplicate number is a packaging bug."""
+    found = []
+    for name, text in _read(package, "migrations").items():
+        match = MIGRATION_NAME.match(name)
+        if not match:
+            raise RuntimeError(f"badly named migration file {name!r}")
+        found.append(Migration(int(match.group(1)), name, _substitute(text, substitutions)))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1..N: {[m.name for m in found]}")
+    return found
+
+
+def load_schema(package: str, substitutions: dict[str, str]) -> str:
+    """``schema.sql``: the current schema in one piece, for fresh installs."""
+    return _substitute(resources.files(package).joinpath("schema.sql").read_text("utf-8"), substitutions)
+
+
+def _substitute(text: str, substitutions: dict[str, str]) -> str:
+    for key, value in substitutions.items():
+        text = text.replace("{" + key + "}", value)
+    return text

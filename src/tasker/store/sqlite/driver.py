@@ -1,0 +1,323 @@
+"""The SQLite store: the embedded default, standard ``sqlite3`` in WAL mode.
+
+One connection per store, used from one dedicated thread, so the event loop
+never blocks on the file. Several processes may share a file: every write is
+a single statement or a ``BEGIN IMMEDIATE`` transaction, so claims are atomic.
+Wake-ups: in-process listeners are called straight after a commit; other
+processes find new work by polling.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+from ...enqueue import NewTask
+from ...errors import SchemaTooNewError, TaskerError
+from ...task import Task
+from ..base import ClaimedTask, Outcome, Wakeup, WorkerInfo
+from ..records import as_json, stats_from_counts, task_from_row
+from ..sqlfiles import load_migrations, load_queries, load_schema
+from ..url import StoreConfig
+
+PACKAGE = "tasker.store.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+
+# In-process listeners per database file: a task created in this process
+# wakes this process's workers at once, without waiting for their poll.
+_listeners: dict[str, set["LocalListener"]] = {}
+_listeners_lock = threading.Lock()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip().strip(";").strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip():
+        yield buffer
+
+
+class SqliteStore:
+    """Tasks in one SQLite file (or ``:memory:``)."""
+
+    json_is_text = True
+
+    def __init__(self, config: StoreConfig):
+        self.config = config
+        self.path = config.target
+        self.q = load_queries(PACKAGE, {})
+        self.migrations = load_migrations(PACKAGE, {})
+        self.schema_sql = load_schema(PACKAGE, {})
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasker-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    # -- plumbing --------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        assert conn is not None, "store is not open"
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _rows(self, name: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
+        assert self._conn is not None, "store is not open"
+        return self._conn.execute(self.q[name], {"now": time.time(), **(params or {})}).fetchall()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._call(self._connect)
+
+    def _connect(self) -> None:
+        if self.path != ":memory:":
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as exc:
+            raise TaskerError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._call(self._conn.close)
+            self._conn = None
+        self._thread.shutdown(wait=False)
+
+    # -- schema ----------------------------------------------------------------
+
+    async def schema_version(self) -> int | None:
+        return await self._call(self._schema_version)
+
+    def _schema_version(self) -> int | None:
+        if not self._rows("has_version_table")[0][0]:
+            return None
+        return self._rows("schema_version")[0][0]
+
+    async def migrate(self) -> list[int]:
+        return await self._call(self._migrate, None)
+
+    async def migrate_to(self, version: int) -> None:
+        await self._call(self._migrate, version)
+
+    def _migrate(self, target: int | None) -> list[int]:
+        """BEGIN IMMEDIATE takes the write lock: concurrent migrations queue up."""
+        with self._transaction() as conn:
+            conn.execute(self.q["create_version_table"])
+            current = conn.execute(self.q["schema_version"]).fetchone()[0]
+            latest = self.migrations[-1].version
+            if current is not None and current > latest:
+                raise SchemaTooNewError(f"{self.path} is at schema version {current}; this Tasker knows {latest}")
+            if current is None and target is None:
+                scripts = [(m.version, None) for m in self.migrations[:-1]] + [(latest, self.schema_sql)]
+            else:
+                scripts = [(m.version, m.sql) for m in self.migrations[(current or 0):target]]
+            for version, sql in scripts:
+                for statement in _statements(sql or ""):
+                    conn.execute(statement)
+                conn.execute(self.q["record_version"], {"version": version, "now": time.time()})
+            return [version for version, _ in scripts]
+
+    async def check_schema(self) -> None:
+        await self.migrate()
+
+    async def drop_schema(self) -> None:
+        await self._call(self._drop)
+
+    def _drop(self) -> None:
+        with self._transaction() as conn:
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall():
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    # -- producing -------------------------------------------------------------
+
+    async def insert_tasks(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        if connection is not None:
+            raise TypeError("connection= (transactional enqueue) needs the PostgreSQL store")
+        ids = await self._call(self._insert, tasks)
+        _notify_local(self.path, tasks)
+        return ids
+
+    def _insert(self, tasks: Sequence[NewTask]) -> list[str]:
+        ids = []
+        with self._transaction() as conn:
+            now = time.time()
+            for t in tasks:
+                cur = conn.execute(self.q["insert_task"], _row(t, now))
+                if cur.rowcount == 1:
+                    ids.append(t.id)
+                else:
+                    ids.append(conn.execute(self.q["find_unique_task"], {"unique_key": t.unique_key}).fetchone()[0])
+        return ids
+
+    # -- inspecting and controlling --------------------------------------------
+
+    async def get_task(self, task_id: str) -> Task | None:
+        rows = await self._call(self._rows, "get_task", {"id": task_id})
+        return task_from_row(rows[0], json_is_text=True) if rows else None
+
+    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
+        params = {"status": status, "type": type, "queue": queue, "limit": limit}
+        return [task_from_row(r, json_is_text=True) for r in await self._call(self._rows, "list_tasks", params)]
+
+    async def cancel_task(self, task_id: str) -> bool:
+        rows = await self._call(self._rows, "cancel_task", {"id": task_id})
+        if rows and rows[0][0] == "running":
+            _cancel_local(self.path, task_id)
+        return bool(rows)
+
+    async def cleanup(self, older_than: float | None) -> int:
+        return await self._call(self._cleanup, older_than)
+
+    def _cleanup(self, older_than: float | None) -> int:
+        assert self._conn is not None
+        return self._conn.execute(self.q["cleanup"], {"now": time.time(), "older_than": older_than}).rowcount
+
+    async def stats(self) -> dict[str, Any]:
+        rows = await self._call(self._rows, "stats")
+        return stats_from_counts([tuple(r) for r in rows])
+
+    # -- consuming -------------------------------------------------------------
+
+    async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
+        params = {
+            "worker_id": worker_id,
+            "types": json.dumps(list(types)),
+            "queues": None if queues is None else json.dumps(list(queues)),
+            "limit": limit,
+        }
+        rows = await self._call(self._claim, params)
+        claimed = [
+            ClaimedTask(r[0], r[1], r[2], as_json(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], as_json(r[10]))
+            for r in rows
+        ]
+        claimed.sort(key=lambda c: -c.priority)
+        return claimed
+
+    def _claim(self, params: dict[str, Any]) -> list[sqlite3.Row]:
+        if not self._rows("any_due", params):
+            return []
+        return self._rows("claim_tasks", params)
+
+    async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
+        return await self._call(self._complete, outcomes)
+
+    def _complete(self, outcomes: Sequence[Outcome]) -> list[str]:
+        done = []
+        with self._transaction() as conn:
+            now = time.time()
+            for o in outcomes:
+                params = {
+                    "id": o.task_id, "token": o.claim_token, "status": o.status.value, "result": o.result_json,
+                    "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
+                }
+                if conn.execute(self.q["complete_task"], params).fetchall():
+                    done.append(o.task_id)
+        return done
+
+    async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
+        params = {"types": json.dumps(list(types)), "queues": None if queues is None else json.dumps(list(queues))}
+        return (await self._call(self._rows, "next_run_at", params))[0][0]
+
+    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None] | None = None) -> "LocalListener":
+        listener = LocalListener(self.path, asyncio.get_running_loop(), on_wakeup, on_cancel or (lambda _id: None))
+        with _listeners_lock:
+            _listeners.setdefault(self.path, set()).add(listener)
+        return listener
+
+    # -- workers ---------------------------------------------------------------
+
+    async def heartbeat(self, worker: WorkerInfo) -> list[str]:
+        return await self._call(self._heartbeat, worker)
+
+    def _heartbeat(self, worker: WorkerInfo) -> list[str]:
+        params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
+        self._rows("heartbeat", params)
+        return [r[0] for r in self._rows("cancel_requests", {"id": worker.id})]
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        await self._call(self._rows, "unregister_worker", {"id": worker_id})
+
+    async def rescue_tasks(self, lease: float) -> list[str]:
+        return await self._call(self._rescue, lease)
+
+    def _rescue(self, lease: float) -> list[str]:
+        with self._transaction() as conn:
+            now = time.time()
+            rows = conn.execute(self.q["rescue_tasks"], {"now": now, "lease": lease}).fetchall()
+            conn.execute(self.q["prune_workers"], {"now": now, "lease": lease * 4})
+        if rows:
+            _notify_local(self.path, ())
+        return [r[0] for r in rows]
+
+    async def now(self) -> float:
+        return time.time()
+
+
+def _row(t: NewTask, now: float) -> dict[str, Any]:
+    return {
+        "id": t.id, "type": t.type, "payload": t.payload_json, "queue": t.queue, "priority": t.priority,
+        "run_at": t.run_at, "delay": t.delay, "max_attempts": t.max_attempts, "timeout": t.timeout,
+        "retry_delay": t.retry_delay, "unique_key": t.unique_key, "meta": t.meta_json, "now": now,
+    }
+
+
+class LocalListener:
+    """An in-process subscriber to one database file's new tasks and cancellations."""
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]):
+        self.path = path
+        self.loop = loop
+        self.on_wakeup = on_wakeup
+        self.on_cancel = on_cancel
+
+    async def stop(self) -> None:
+        with _listeners_lock:
+            _listeners.get(self.path, set()).discard(self)
+
+    def deliver(self, fn: Callable[..., None], arg: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(fn, arg)
+        except RuntimeError:
+            pass  # that loop is closed; its worker is gone
+
+
+def _subscribers(path: str) -> list[LocalListener]:
+    with _listeners_lock:
+        return list(_listeners.get(path, ()))
+
+
+def _notify_local(path: str, tasks: Sequence[NewTask]) -> None:
+    now = time.time()
+    hints = {(t.queue, t.run_at if t.run_at is not None else now + t.delay) for t in tasks} or {(None, None)}
+    for listener in _subscribers(path):
+        for queue, run_at in hints:
+            listener.deliver(listener.on_wakeup, Wakeup(queue=queue, run_at=run_at))
+
+
+def _cancel_local(path: str, task_id: str) -> None:
+    for listener in _subscribers(path):
+        listener.deliver(listener.on_cancel, task_id)

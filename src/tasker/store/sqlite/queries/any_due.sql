@@ -1,0 +1,7 @@
+-- A read before the claim, so that an idle poll takes no write lock.
+SELECT 1 FROM tasks
+WHERE status = 'queued'
+  AND run_at <= :now
+  AND type IN (SELECT value FROM json_each(:types))
+  AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+LIMIT 1

@@ -1,0 +1,16 @@
+UPDATE tasks
+SET status = 'running',
+    attempts = attempts + 1,
+    started_at = :now,
+    worker_id = :worker_id,
+    claim_token = lower(hex(randomblob(16)))
+WHERE id IN (
+    SELECT id FROM tasks
+    WHERE status = 'queued'
+      AND run_at <= :now
+      AND type IN (SELECT value FROM json_each(:types))
+      AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+    ORDER BY priority DESC, run_at, id
+    LIMIT :limit
+)
+RETURNING id, claim_token, type, payload, attempts, max_attempts, timeout, retry_delay, queue, priority, meta

@@ -1,0 +1,6 @@
+SELECT min(run_at)
+FROM tasks
+WHERE status = 'queued'
+  AND run_at > :now
+  AND type IN (SELECT value FROM json_each(:types))
+  AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))

@@ -1,0 +1,1 @@
+SELECT queue, status, count(*) FROM tasks GROUP BY queue, status

@@ -1,0 +1,75 @@
+"""Reading a Tasker URL: which store, where, and which PostgreSQL schema."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+DEFAULT_SQLITE_FILE = "tasker.db"
+DEFAULT_SCHEMA = "tasker"
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    kind: str                 # "postgresql" or "sqlite"
+    target: str               # libpq conninfo URL, or a SQLite file path
+    schema: str = DEFAULT_SCHEMA
+    listen: bool = True       # PostgreSQL LISTEN/NOTIFY wake-ups (off behind PgBouncer in transaction mode)
+
+    @property
+    def display(self) -> str:
+        return f"sqlite:///{self.target}" if self.kind == "sqlite" else _without_password(self.target)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_schema(schema: str) -> str:
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(
+            f"schema {schema!r} is not a valid name: use lowercase letters, digits and _ (at most 63)"
+        )
+    return schema
+
+
+def _sqlite_path(url: str) -> str:
+    rest = url[len("sqlite:"):]
+    if rest.startswith("///"):
+        path = rest[3:]
+    elif rest.startswith("//"):
+        path = rest[2:]
+    else:
+        path = rest
+    path = path.split("?", 1)[0]
+    if not path:
+        raise ValueError(f"SQLite URL {url!r} names no file: use sqlite:///path/to/tasks.db")
+    return path if path == ":memory:" else os.path.abspath(path)
+
+
+def parse_url(url: str | None, schema: str | None = None) -> StoreConfig:
+    """``None`` reads ``TASKER_URL``, else the embedded default ``sqlite:///tasker.db``.
+
+    PostgreSQL URLs may carry Tasker's own query parameters, removed before
+    the URL reaches libpq: ``schema=NAME`` and ``listen=off``.
+    """
+    url = url or os.environ.get("TASKER_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+    if not isinstance(url, str):
+        raise TypeError(f"the Tasker URL must be a string, not {type(url).__name__}")
+    if url.startswith("sqlite:"):
+        return StoreConfig("sqlite", _sqlite_path(url))
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"unsupported Tasker URL {url!r}: use sqlite:///FILE or postgresql://...")
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    url_schema = query.pop("schema", None)
+    listen = query.pop("listen", "on").lower() not in ("off", "false", "0", "no")
+    target = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
+    chosen = schema or url_schema or os.environ.get("TASKER_SCHEMA") or DEFAULT_SCHEMA
+    return StoreConfig("postgresql", target, _check_schema(chosen), listen)

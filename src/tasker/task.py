@@ -1,0 +1,63 @@
+"""The task record, its statuses and the allowed state transitions."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class TaskStatus(str, enum.Enum):
+    """Where a task is in its life: ``queued`` -> ``running`` -> a terminal status.
+
+    >>> TaskStatus("queued") is TaskStatus.QUEUED
+    True
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def finished(self) -> bool:
+        """True for the terminal statuses, which nothing moves a task out of."""
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Task:
+    """A snapshot of one task as stored, returned by ``app.get`` and ``app.list``.
+
+    >>> task = app.get(task_id)
+    >>> task.status, task.attempts, task.last_error
+    """
+
+    id: str
+    type: str
+    payload: Any
+    status: TaskStatus
+    attempts: int
+    max_attempts: int
+    priority: int
+    queue: str
+    run_at: datetime
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_error: str | None = None
+    result: Any = None
+    unique_key: str | None = None
+    meta: dict | None = None
+    timeout: float = 300.0
+    retry_delay: float | None = None
+    worker_id: str | None = None
+    cancel_requested: bool = False
+    extra: dict = field(default_factory=dict, repr=False)

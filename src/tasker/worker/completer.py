@@ -1,0 +1,61 @@
+"""Writing outcomes back in batches, retrying through database outages."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from ..store.base import Outcome, Store
+
+log = logging.getLogger("tasker.worker")
+MAX_BATCH = 500
+
+
+class Completer:
+    """Outcomes queue up while a write is in flight and go out together in the
+    next one, so batches grow with load and an idle worker writes at once."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.pending: list[Outcome] = []
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.stale = 0  # outcomes refused by the claim fence (the task was rescued meanwhile)
+
+    def submit(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        self.idle.clear()
+        self.wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                await self._write(batch)
+            self.idle.set()
+
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted outcome is written; False if time ran out."""
+        try:
+            await asyncio.wait_for(self.idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                applied = set(await self.store.complete_tasks(batch))
+                break
+            except Exception as exc:  # an outage: keep the outcomes and try again
+                log.warning("could not record %d outcomes (%s); retrying in %.2fs", len(batch), exc, backoff)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(backoff * 2, 5.0)
+        for outcome in batch:
+            if outcome.task_id not in applied:
+                self.stale += 1
+                log.warning("outcome of task %s discarded: the task was rescued from this worker", outcome.task_id)

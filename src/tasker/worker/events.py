@@ -1,0 +1,55 @@
+"""Success, failure and idle hooks (tasq's events), called without ever crashing a worker."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+log = logging.getLogger("tasker.worker")
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """What a success or failure hook receives.
+
+    >>> @app.on_failure
+    ... def alert(event):
+    ...     print(event.task_id, event.type, event.error, event.will_retry)
+    """
+
+    task_id: str
+    type: str
+    queue: str
+    attempt: int
+    status: str            # the status the task moves to: succeeded, queued (retry), failed, cancelled
+    duration: float        # seconds the attempt ran
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def will_retry(self) -> bool:
+        return self.status == "queued"
+
+
+class Events:
+    def __init__(self) -> None:
+        self.hooks: dict[str, list[Callable[..., Any]]] = {"success": [], "failure": [], "idle": []}
+
+    def add(self, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(fn):
+            raise TypeError(f"on_{kind} needs a callable")
+        self.hooks[kind].append(fn)
+        return fn
+
+    async def emit(self, kind: str, *args: Any) -> None:
+        for fn in self.hooks[kind]:
+            try:
+                result = fn(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("on_%s hook %r raised; ignored", kind, fn)

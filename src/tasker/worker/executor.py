@@ -1,0 +1,129 @@
+"""Running one attempt of one task: timeout, cancellation, and how it ended."""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from ..context import CancelledByRequest, TaskContext
+from ..handlers import Handler
+from ..outcome import Ending, Finished
+from ..store.base import ClaimedTask
+
+# Why an attempt was interrupted, as recorded in ctx.cancel_reason.
+CANCEL = "cancelled"
+SHUTDOWN = "shutdown"
+TIMEOUT = "timeout"
+
+
+class Snooze(Exception):
+    """Raise from a handler to run again after ``seconds`` without using up an attempt.
+
+    >>> raise Snooze(30)
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__(f"snoozed for {seconds}s")
+        self.seconds = float(seconds)
+
+
+class Retry(Exception):
+    """Raise from a handler to fail this attempt and retry after ``seconds``.
+
+    >>> raise Retry(10, "rate limited")
+    """
+
+    def __init__(self, seconds: float, reason: str = "retry requested"):
+        super().__init__(reason)
+        self.seconds = float(seconds)
+
+
+@dataclass
+class Attempt:
+    """One running attempt; ``interrupt`` is how cancellation, timeouts and shutdown reach it."""
+
+    task: ClaimedTask
+    handler: Handler
+    ctx: TaskContext
+    started: float = field(default_factory=time.monotonic)
+    inner: asyncio.Future | None = None
+
+    def interrupt(self, reason: str) -> None:
+        """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``.
+
+        A sync handler cancelled by request keeps its slot until it returns, so
+        that its cleanup runs; on timeout or shutdown the attempt is abandoned
+        to its thread (a thread cannot be killed).
+        """
+        self.ctx.request_cancel(reason)
+        if self.inner is None or self.inner.done():
+            return
+        if self.handler.is_async or reason != CANCEL:
+            self.inner.cancel()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def make_context(task: ClaimedTask) -> TaskContext:
+    return TaskContext(task.id, task.type, task.attempts, task.max_attempts, task.queue, task.meta)
+
+
+def _call(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
+    args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
+    if handler.is_async:
+        return asyncio.ensure_future(handler.fn(*args))
+    # Copy context so contextvars (logging correlation ids and the like) reach the thread.
+    call = functools.partial(contextvars.copy_context().run, handler.fn, *args)
+    return asyncio.get_running_loop().run_in_executor(threads, call)
+
+
+async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
+    """Run the handler and say how it ended; never raises for the handler's sake."""
+    try:
+        attempt.inner = _call(attempt.handler, attempt.task, attempt.ctx, threads)
+    except Exception as exc:  # a sync handler's signature error, a coroutine factory raising...
+        return Finished(Ending.RAISED, error=exc)
+    done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.task.timeout)
+    if not done:
+        attempt.interrupt(TIMEOUT)
+        await _settle(attempt.inner)
+        return Finished(Ending.TIMED_OUT)
+    return _ending(attempt)
+
+
+async def _settle(inner: asyncio.Future) -> None:
+    """Let a cancelled async handler run its ``finally`` blocks (bounded)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(inner), timeout=1.0)
+    except BaseException:
+        pass
+
+
+def _ending(attempt: Attempt) -> Finished:
+    inner = attempt.inner
+    assert inner is not None
+    reason = attempt.ctx.cancel_reason
+    if inner.cancelled():
+        return _interrupted(reason)
+    error = inner.exception()
+    if error is None:
+        return Finished(Ending.RETURNED, value=inner.result())
+    if isinstance(error, Snooze):
+        return Finished(Ending.SNOOZED, delay=error.seconds)
+    if isinstance(error, Retry):
+        return Finished(Ending.RAISED, error=error, delay=error.seconds)
+    if isinstance(error, (CancelledByRequest, asyncio.CancelledError)) and reason:
+        return _interrupted(reason, error)
+    return Finished(Ending.RAISED, error=error)
+
+
+def _interrupted(reason: str | None, error: BaseException | None = None) -> Finished:
+    if reason == TIMEOUT:
+        return Finished(Ending.TIMED_OUT)
+    if reason == SHUTDOWN:
+        return Finished(Ending.INTERRUPTED)
+    return Finished(Ending.CANCELLED, error=error if isinstance(error, CancelledByRequest) else None)

@@ -1,0 +1,141 @@
+"""Claiming due tasks into free slots; woken by notifications, a timer and a jittered poll."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Callable, Sequence
+
+from ..store.base import ClaimedTask, Store, Wakeup
+
+log = logging.getLogger("tasker.worker")
+MIN_SLEEP = 0.002
+
+
+class Slots:
+    """Free capacity, globally and per queue.
+
+    ``queues`` is None (any queue), a list (those queues, sharing the global
+    limit) or a dict ``{name: limit}`` (each queue capped, all within the global limit).
+    """
+
+    def __init__(self, concurrency: int, queues: Sequence[str] | dict[str, int] | None):
+        self.concurrency = concurrency
+        self.limits = dict(queues) if isinstance(queues, dict) else None
+        self.names = list(queues) if queues is not None else None
+        self.busy: dict[str, int] = {}
+        self.total = 0
+
+    def plan(self) -> list[tuple[list[str] | None, int]]:
+        """What to claim now: ``(queues filter, how many)`` pairs, each one statement."""
+        free = self.concurrency - self.total
+        if free <= 0:
+            return []
+        if self.limits is None:
+            return [(self.names, free)]
+        plan = []
+        for name, limit in self.limits.items():
+            take = min(limit - self.busy.get(name, 0), free)
+            if take > 0:
+                plan.append(([name], take))
+                free -= take
+        return plan
+
+    def take(self, queue: str) -> None:
+        self.busy[queue] = self.busy.get(queue, 0) + 1
+        self.total += 1
+
+    def release(self, queue: str) -> bool:
+        """Free a slot; True when that made room where there was none."""
+        was_full = self.total >= self.concurrency or (
+            self.limits is not None and self.busy.get(queue, 0) >= self.limits.get(queue, 0)
+        )
+        self.busy[queue] -= 1
+        self.total -= 1
+        return was_full
+
+
+class Fetcher:
+    """Claims only as many tasks as there are free slots, then sleeps until the
+    earliest of: a notification, a freed slot, the next known ``run_at``, the poll."""
+
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        types: Sequence[str],
+        slots: Slots,
+        poll_interval: float,
+        start: Callable[[ClaimedTask], None],
+        on_drained: Callable[[], None],
+    ):
+        self.store = store
+        self.worker_id = worker_id
+        self.types = list(types)
+        self.slots = slots
+        self.poll_interval = poll_interval
+        self.start = start
+        self.on_drained = on_drained
+        self.wake = asyncio.Event()
+        self.stopping = False
+
+    def hint(self, wakeup: Wakeup) -> None:
+        if self.slots.names is None or wakeup.queue is None or wakeup.queue in self.slots.names:
+            self.wake.set()
+
+    def slot_freed(self, queue: str) -> None:
+        if self.slots.release(queue):
+            self.wake.set()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.05
+        while not self.stopping:
+            self.wake.clear()
+            try:
+                drained = await self._claim_round()
+                sleep = await self._sleep_for() if drained else None
+                if drained and not self.slots.total:
+                    self.on_drained()
+                backoff = 0.05
+            except Exception as exc:  # an outage: log, back off, keep going
+                log.warning("claiming failed (%s); retrying in %.2fs", exc, backoff)
+                sleep, backoff = backoff * random.uniform(0.8, 1.2), min(backoff * 2, 5.0)
+            await self._wait(sleep)
+
+    async def _claim_round(self) -> bool:
+        """Claim into every free slot; True when the store had fewer due tasks than slots."""
+        plan = self.slots.plan()
+        if not plan:
+            return False
+        drained = True
+        for queues, limit in plan:
+            if self.stopping:
+                return False
+            claimed = await self.store.claim_tasks(self.worker_id, self.types, queues, limit)
+            for task in claimed:
+                self.slots.take(task.queue)
+                self.start(task)
+            drained = drained and len(claimed) < limit
+        return drained
+
+    async def _sleep_for(self) -> float:
+        sleep = self.poll_interval * random.uniform(0.8, 1.2)
+        next_at = await self.store.next_run_at(self.types, self.slots.names)
+        if next_at is not None:
+            sleep = min(sleep, max(MIN_SLEEP, next_at - time.time()))
+        return sleep
+
+    async def _wait(self, timeout: float | None) -> None:
+        if self.stopping:
+            return
+        if timeout is None and self.slots.plan():
+            return  # slots free and not drained: claim again at once
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass

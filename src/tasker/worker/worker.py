@@ -1,0 +1,211 @@
+"""A long-running worker: wires fetcher, executor, completer and heartbeat; stops gracefully."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from ..ids import new_id
+from ..outcome import decide
+from ..store.base import ClaimedTask, Outcome, Store, WorkerInfo
+from ..task import TaskStatus
+from .completer import Completer
+from .events import Events, TaskEvent
+from .executor import CANCEL, SHUTDOWN, Attempt, make_context, run_attempt
+from .fetcher import Fetcher, Slots
+from .heartbeat import Heartbeat
+
+if TYPE_CHECKING:
+    from ..handlers import Handler
+
+log = logging.getLogger("tasker.worker")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Timing knobs; the defaults suit production, tests shorten them."""
+
+    concurrency: int = 10
+    queues: Sequence[str] | dict[str, int] | None = None
+    lease: float = 30.0                # a worker silent this long is presumed dead
+    heartbeat_interval: float | None = None   # default: lease / 6, at most 1 s on SQLite
+    poll_interval: float | None = None        # default: 2 s with LISTEN, 0.5 s without, 0.1 s on SQLite
+    grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
+
+
+def describe_queues(queues: Sequence[str] | dict[str, int] | None) -> str:
+    if queues is None:
+        return "*"
+    if isinstance(queues, dict):
+        return ",".join(f"{name}:{limit}" for name, limit in queues.items())
+    return ",".join(queues)
+
+
+class Worker:
+    """Runs until ``stop()``; a second ``stop()`` (or ``stop(now=True)``) skips the grace period."""
+
+    def __init__(self, store: Store, handlers: dict[str, "Handler"], events: Events, settings: WorkerSettings, kind: str, listen: bool):
+        if not handlers:
+            raise RuntimeError("this worker has no handlers: register some with @app.handler before starting it")
+        self.store = store
+        self.handlers = handlers
+        self.events = events
+        self.settings = settings
+        self.info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), describe_queues(settings.queues), settings.concurrency)
+        self.listen = listen
+        self.running: dict[str, Attempt] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self.threads = ThreadPoolExecutor(max_workers=settings.concurrency * 2, thread_name_prefix="tasker-handler")
+        self.completer = Completer(store)
+        self.slots = Slots(settings.concurrency, settings.queues)
+        self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(kind), self._start, self._drained)
+        self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(kind), settings.lease, self._cancel_many, self._rescued)
+        self.stop_requests = 0
+        self.stopped = asyncio.Event()
+        self.idle_reported = False
+
+    def _poll_interval(self, kind: str) -> float:
+        if self.settings.poll_interval is not None:
+            return self.settings.poll_interval
+        if kind == "sqlite":
+            return 0.1
+        return 2.0 if self.listen else 0.5
+
+    def _heartbeat_interval(self, kind: str) -> float:
+        if self.settings.heartbeat_interval is not None:
+            return self.settings.heartbeat_interval
+        interval = self.settings.lease / 6
+        return min(interval, 1.0) if kind == "sqlite" else interval
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def stop(self, now: bool = False) -> None:
+        self.stop_requests += 2 if now else 1
+        self.fetcher.stop()
+        if self.stop_requests >= 2:
+            log.warning("stopping now: interrupting %d running task(s)", len(self.running))
+            self._interrupt_all()
+        else:
+            log.info("stopping: no new tasks; waiting up to %.0fs for %d running task(s)", self.settings.grace_period, len(self.running))
+        self.stopped.set()
+
+    async def run(self) -> None:
+        await self._register()
+        log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
+        listener = await self.store.listen(self.fetcher.hint, self._cancel_one) if self.listen else None
+        background = [asyncio.create_task(self.completer.run()), asyncio.create_task(self.heartbeat.run())]
+        try:
+            await self.fetcher.run()
+            await self._drain()
+        finally:
+            if listener is not None:
+                await listener.stop()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._unregister()
+            self.threads.shutdown(wait=False, cancel_futures=True)
+            log.info("worker %s stopped", self.info.id)
+
+    async def _register(self) -> None:
+        backoff = 0.1
+        while not self.fetcher.stopping:
+            try:
+                await self.heartbeat.beat()
+                return
+            except Exception as exc:
+                log.warning("cannot register worker (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _drain(self) -> None:
+        """Grace period, then interrupt what still runs; outcomes written before leaving."""
+        deadline = time.monotonic() + self.settings.grace_period
+        while self.tasks and self.stop_requests < 2 and time.monotonic() < deadline:
+            await asyncio.wait(set(self.tasks), timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+        if self.tasks:
+            self._interrupt_all()
+            await asyncio.wait(set(self.tasks), timeout=2.0)
+        for task_id, attempt in list(self.running.items()):
+            # Still running after the interrupt: give the task back, unspent.
+            del self.running[task_id]
+            self.completer.submit(Outcome(task_id, attempt.task.claim_token, TaskStatus.QUEUED, refund_attempt=True))
+        if not await self.completer.flush(timeout=10.0):
+            log.error("could not record every outcome before exit; the lease rescue will recover those tasks")
+
+    async def _unregister(self) -> None:
+        try:
+            await asyncio.wait_for(self.store.unregister_worker(self.info.id), 5.0)
+        except Exception as exc:
+            log.warning("could not unregister worker (%s)", exc)
+
+    def _interrupt_all(self) -> None:
+        for attempt in self.running.values():
+            attempt.interrupt(SHUTDOWN)
+
+    # -- running attempts ------------------------------------------------------
+
+    def _start(self, task: ClaimedTask) -> None:
+        attempt = Attempt(task, self.handlers[task.type], make_context(task))
+        self.running[task.id] = attempt
+        self.idle_reported = False
+        runner = asyncio.create_task(self._execute(attempt))
+        self.tasks.add(runner)
+        runner.add_done_callback(self.tasks.discard)
+
+    async def _execute(self, attempt: Attempt) -> None:
+        task = attempt.task
+        try:
+            finished = await run_attempt(attempt, self.threads)
+        finally:
+            self.fetcher.slot_freed(task.queue)
+        outcome = decide(task, finished, attempt.handler.retry_policy)
+        if self.running.pop(task.id, None) is not None:
+            self.completer.submit(outcome)
+        await report(self.events, attempt, outcome, finished.value)
+
+    def _drained(self) -> None:
+        if not self.idle_reported:
+            self.idle_reported = True
+            self._spawn(self.events.emit("idle"))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # -- cancellation and rescue -----------------------------------------------
+
+    def _cancel_one(self, task_id: str) -> None:
+        attempt = self.running.get(task_id)
+        if attempt is not None and not attempt.ctx.cancelled:
+            log.info("cancelling running task %s (%s)", task_id, attempt.task.type)
+            attempt.interrupt(CANCEL)
+
+    def _cancel_many(self, task_ids: list[str]) -> None:
+        for task_id in task_ids:
+            self._cancel_one(task_id)
+
+    def _rescued(self, _task_ids: list[str]) -> None:
+        self.fetcher.wake.set()
+
+
+async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:
+    """Log the attempt with its fields, then call the hooks."""
+    task = attempt.task
+    event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value, outcome.error)
+    fields = {"task_id": task.id, "task_type": task.type, "attempt": task.attempts, "duration": event.duration, "status": event.status}
+    if outcome.status.value == "succeeded":
+        log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)
+        await events.emit("success", event)
+        return
+    headline = (outcome.error or "").split("\n", 1)[0]
+    level = logging.INFO if outcome.refund_attempt else logging.WARNING
+    log.log(level, "task %s %s attempt %d -> %s after %.3fs: %s", task.type, task.id, task.attempts, event.status, event.duration, headline, extra=fields)
+    if not outcome.refund_attempt:
+        await events.emit("failure", event)
