@@ -1,0 +1,112 @@
+"""get, list, cancel, cleanup and stats (both stores)."""
+from __future__ import annotations
+
+import time
+
+from tasker import TaskStatus
+from polling import wait_until
+
+
+def test_get_unknown_is_none(app):
+    assert app.get("01a2b3c4-0000-7000-8000-000000000000") is None
+
+
+def test_list_filters_and_limit(app):
+    for i in range(5):
+        app.create("alpha", i, queue="q1")
+    for i in range(3):
+        app.create("beta", i, queue="q2")
+    assert len(app.list()) == 8
+    assert {t.type for t in app.list(type="alpha")} == {"alpha"}
+    assert len(app.list(queue="q2")) == 3
+    assert len(app.list(limit=4)) == 4
+    assert app.list(status="running") == []
+    assert len(app.list(status=TaskStatus.QUEUED, type="beta", queue="q2")) == 3
+    newest_first = [t.payload for t in app.list(type="alpha")]
+    assert newest_first == [4, 3, 2, 1, 0]
+
+
+def test_cancel_queued_task_never_runs(app):
+    ran = []
+
+    @app.handler()
+    def job(payload):
+        ran.append(payload)
+
+    keep, drop = app.create("job", "keep"), app.create("job", "drop")
+    assert app.cancel(drop) is True
+    task = app.get(drop)
+    assert task.status is TaskStatus.CANCELLED and task.finished_at is not None
+    app.process_queue()
+    assert ran == ["keep"]
+    assert app.cancel(drop) is False, "already finished"
+    assert app.cancel(keep) is False, "already succeeded"
+    assert app.cancel("01a2b3c4-0000-7000-8000-000000000000") is False
+
+
+def test_cancel_running_task_is_flagged_and_not_retried(app):
+    """The running-task interruption itself is exercised with workers; here the durable flag."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    @app.handler(retry_delay=0)
+    def blocking(payload, ctx):
+        started.set()
+        release.wait(10)
+        raise RuntimeError("failed after cancel")
+
+    task_id = app.create("blocking")
+    runner = threading.Thread(target=app.process_queue)
+    runner.start()
+    assert started.wait(10)
+    assert app.get(task_id).status is TaskStatus.RUNNING
+    assert app.cancel(task_id) is True
+    release.set()
+    runner.join(10)
+    task = app.get(task_id)
+    assert task.status is TaskStatus.CANCELLED, "a failure after cancellation is not retried"
+
+
+def test_cleanup_deletes_only_finished(app):
+    @app.handler(max_attempts=1)
+    def job(payload):
+        if payload == "fail":
+            raise RuntimeError("x")
+
+    ok, fail, cancelled = app.create("job", "ok"), app.create("job", "fail"), app.create("job", "c", delay=60)
+    queued = app.create("job", "later", delay=60)
+    untouched = app.create("nohandler")
+    app.cancel(cancelled)
+    app.process_queue()
+    assert app.cleanup(older_than=3600) == 0, "nothing finished an hour ago"
+    time.sleep(0.05)
+    assert app.cleanup(older_than=0.01) == 3
+    assert app.get(ok) is None and app.get(fail) is None and app.get(cancelled) is None
+    assert app.get(queued).status is TaskStatus.QUEUED and app.get(untouched) is not None
+    assert app.cleanup() == 0
+
+
+def test_stats_by_status_and_queue(app):
+    @app.handler()
+    def job(payload):
+        return None
+
+    app.create("job", queue="a")
+    app.create("job", queue="a", delay=60)
+    app.create("job", queue="b", delay=60)
+    app.process_queue()
+    stats = app.stats()
+    assert stats["succeeded"] == 1 and stats["queued"] == 2 and stats["total"] == 3
+    assert stats["by_status"]["succeeded"] == 1
+    assert stats["by_queue"]["a"] == {"queued": 1, "running": 0, "succeeded": 1, "failed": 0, "cancelled": 0}
+    assert stats["by_queue"]["b"]["queued"] == 1
+
+
+def test_context_manager_closes(store_url):
+    from tasker import Tasker
+
+    with Tasker(store_url) as app:
+        app.migrate()
+        task_id = app.create("x")
+        wait_until(lambda: app.get(task_id) is not None)
