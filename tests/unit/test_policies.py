@@ -1,0 +1,73 @@
+"""Pure logic: retry delays, outcome mapping, ids, URLs, enqueue validation."""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from tasker.ids import is_id, new_id
+from tasker.outcome import Ending, Finished, decide
+from tasker.retry import delay_for, exponential_backoff
+from tasker.store.base import ClaimedTask
+from tasker.store.url import parse_url
+from tasker.task import TaskStatus
+
+
+def claimed(attempts=1, max_attempts=3, retry_delay=None, timeout=300.0) -> ClaimedTask:
+    return ClaimedTask("id", "token", "t", None, attempts, max_attempts, timeout, retry_delay, "default", 0, None)
+
+
+def test_backoff_grows_and_caps():
+    rng = random.Random(1)
+    values = [exponential_backoff(a, rng) for a in (1, 2, 3, 10, 40)]
+    assert 0.75 <= values[0] <= 1.25 and 1.5 <= values[1] <= 2.5 and 3 <= values[2] <= 5
+    assert values[4] <= 3600 * 1.25
+
+
+def test_delay_precedence():
+    assert delay_for(1, 7.0, 3.0) == 7.0
+    assert delay_for(1, None, 3.0) == 3.0
+    assert delay_for(2, None, lambda a: a * 10) == 20.0
+    assert delay_for(2, None, timedelta(seconds=4)) == 4.0
+    assert 0.75 <= delay_for(1, None, lambda a: 1 / 0) <= 1.25, "a broken policy falls back to the default"
+
+
+def test_outcomes():
+    ok = decide(claimed(), Finished(Ending.RETURNED, value={"a": 1}), None)
+    assert ok.status is TaskStatus.SUCCEEDED and ok.result_json == '{"a": 1}'
+    retry = decide(claimed(attempts=1), Finished(Ending.RAISED, error=ValueError("x")), 5.0)
+    assert retry.status is TaskStatus.QUEUED and retry.retry_in == 5.0 and retry.error.startswith("ValueError: x")
+    final = decide(claimed(attempts=3), Finished(Ending.RAISED, error=ValueError("x")), 5.0)
+    assert final.status is TaskStatus.FAILED
+    timeout = decide(claimed(attempts=3, timeout=2), Finished(Ending.TIMED_OUT), None)
+    assert timeout.status is TaskStatus.FAILED and "timeout of 2s" in timeout.error
+    cancelled = decide(claimed(), Finished(Ending.CANCELLED), None)
+    assert cancelled.status is TaskStatus.CANCELLED
+    interrupted = decide(claimed(attempts=3), Finished(Ending.INTERRUPTED), None)
+    assert interrupted.status is TaskStatus.QUEUED and interrupted.refund_attempt and interrupted.retry_in == 0
+    snoozed = decide(claimed(), Finished(Ending.SNOOZED, delay=30), None)
+    assert snoozed.refund_attempt and snoozed.retry_in == 30
+    bad_result = decide(claimed(attempts=3), Finished(Ending.RETURNED, value=object()), None)
+    assert bad_result.status is TaskStatus.FAILED and "not JSON-serializable" in bad_result.error
+
+
+def test_ids_are_time_ordered_uuid7():
+    ids = [new_id() for _ in range(1000)]
+    assert all(is_id(i) and uuid.UUID(i).version == 7 for i in ids)
+    assert len(set(ids)) == 1000
+    assert ids[0][:8] <= ids[-1][:8]
+    assert not is_id("nope") and not is_id(None) and not is_id("x" * 36)
+
+
+def test_urls():
+    assert parse_url("sqlite:////tmp/a.db").target == "/tmp/a.db"
+    assert parse_url("sqlite:///rel/a.db").target.endswith("/rel/a.db")
+    assert parse_url("sqlite:///:memory:").target == ":memory:"
+    pg = parse_url("postgres://u@h:5432/db?schema=app_tasks&listen=off&sslmode=disable")
+    assert (pg.kind, pg.schema, pg.listen) == ("postgresql", "app_tasks", False)
+    assert pg.target == "postgresql://u@h:5432/db?sslmode=disable"
+    assert parse_url("postgresql://u:secret@h/db").display == "postgresql://u:***@h/db"
+    with pytest.raises(ValueError, match="names no file"):
+        parse_url("sqlite://")
