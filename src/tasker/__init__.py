@@ -17,6 +17,7 @@ from .errors import (
     TaskFailedError,
     UnknownTaskError,
 )
+from .series import Schedule
 from .task import Task, TaskStatus
 from .worker.events import TaskEvent
 from .worker.executor import Retry, Snooze
@@ -25,6 +26,7 @@ from .worker.one_pass import PassSummary
 __all__ = [
     "PassSummary",
     "Retry",
+    "Schedule",
     "SchemaMissingError",
     "SchemaTooNewError",
     "Snooze",

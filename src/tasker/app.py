@@ -15,6 +15,7 @@ from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
 from .handlers import Handler, make_handler
 from .ids import is_id
 from .loop import LoopThread
+from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, open_store, parse_url
 from .task import Task, TaskStatus
 from .worker.events import Events
@@ -56,6 +57,8 @@ class Tasker:
         self._threads: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._workers: set[Worker] = set()
+        self._periodics: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._declared: set[Store] = set()
 
     def __repr__(self) -> str:
         return f"Tasker({self.config.display!r})"
@@ -221,6 +224,70 @@ class Tasker:
     async def aschedule_in(self, delay: float | timedelta, type: str, payload: Any = None, **options: Any) -> str:
         return await self.acreate(type, payload, delay=delay, **options)
 
+    def _spec(self, every: Any, type: str, payload: Any, options: dict[str, Any]) -> ScheduleSpec:
+        return build_spec(every, type, payload, self._defaults(type), max_payload_bytes=self.max_payload_bytes, **options)
+
+    async def aschedule_every(self, every: Any, type: str, payload: Any = None, **options: Any) -> str:
+        """Async twin of ``schedule_every``."""
+        spec = self._spec(every, type, payload, options)
+        return await (await self._store()).insert_schedule(spec)
+
+    def schedule_every(self, every: Any, type: str, payload: Any = None, **options: Any) -> str:
+        """Start a recurring series; returns its id (``app.cancel(id)`` stops it).
+
+        ``every``: seconds, a timedelta, or a 5-field cron string (``timezone=`` an
+        IANA name). Options: ``name`` (upsert by name), ``mode`` ("fixed_rate" or
+        "after_finish"), ``catch_up`` (missed ticks to run, default 1), and the
+        per-run task options ``queue``, ``priority``, ``max_attempts``, ``timeout``,
+        ``retry_delay``, ``meta``.
+
+        >>> app.schedule_every("0 9 * * 1-5", "dailyReport", timezone="Europe/Paris")
+        >>> app.schedule_every(timedelta(minutes=5), "syncInventory", mode="after_finish")
+        """
+        spec = self._spec(every, type, payload, options)
+        return self._sync(self._insert_schedule(spec))
+
+    async def _insert_schedule(self, spec: ScheduleSpec) -> str:
+        return await (await self._store()).insert_schedule(spec)
+
+    async def aschedules(self, include_cancelled: bool = False) -> list[Schedule]:
+        return await (await self._store()).list_schedules(include_cancelled)
+
+    def schedules(self, include_cancelled: bool = False) -> list[Schedule]:
+        """The recurring series with their next run time (active ones unless asked)."""
+        return self._sync(self.aschedules(include_cancelled))
+
+    def periodic(self, every: Any, name: str | None = None, *, payload: Any = None, timezone: str | None = None,
+                 mode: str = "fixed_rate", catch_up: int = 1, **options: Any) -> Callable[..., Any]:
+        """Declare a recurring task in code: registers the handler and, when a
+        worker starts (or a process_queue pass runs), its series, by name, so
+        redeploys neither duplicate nor lose it. Re-declaring re-activates a
+        cancelled series; remove the decorator to stop it for good.
+
+        >>> @app.periodic("*/5 * * * *", timezone="UTC", max_attempts=1)
+        ... def refresh_rates(payload):
+        ...     ...
+        """
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            series = name or fn.__name__
+            self.register(series, fn, **options)
+            declaration = {"name": series, "timezone": timezone, "mode": mode, "catch_up": catch_up}
+            self._spec(every, series, payload, declaration)  # validate now, at import
+            self._periodics[series] = (every, {**declaration, "payload": payload})
+            return fn
+
+        return decorate
+
+    async def _declare_periodics(self, store: Store) -> None:
+        if store in self._declared:
+            return
+        for series, (every, declaration) in self._periodics.items():
+            declaration = dict(declaration)
+            payload = declaration.pop("payload")
+            await store.insert_schedule(self._spec(every, series, payload, declaration))
+        self._declared.add(store)
+
     # -- inspecting and controlling ------------------------------------------------
 
     async def aget(self, task_id: str) -> Task | None:
@@ -248,11 +315,13 @@ class Tasker:
             raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
         if not is_id(task_id):
             return False
-        return await (await self._store()).cancel_task(task_id)
+        store = await self._store()
+        return await store.cancel_task(task_id) or await store.cancel_schedule(task_id)
 
     def cancel(self, task_id: str) -> bool:
         """Cancel a queued task (it never runs) or a running one (its handler is interrupted).
-        False for an unknown or already finished task."""
+        Given a series id, stop the series: no future runs (a run in progress finishes).
+        False for an unknown or already finished task or series."""
         return self._sync(self.acancel(task_id))
 
     async def acleanup(self, older_than: float | timedelta | None = None) -> int:
@@ -306,6 +375,7 @@ class Tasker:
         """Async twin of ``process_queue``."""
         check_int(batch_size, "batch_size", 1, 100_000)
         store = await self._store()
+        await self._declare_periodics(store)
         return await process_queue(store, self.handlers, self.events, self._handler_threads(), batch_size, self.concurrency, self.lease)
 
     def process_queue(self, batch_size: int = 100) -> PassSummary:
@@ -323,6 +393,7 @@ class Tasker:
         Options: ``lease``, ``heartbeat_interval``, ``poll_interval``, ``grace_period`` (seconds).
         """
         store = await self._store()
+        await self._declare_periodics(store)
         worker = self._worker(store, concurrency, queues, dict(options))
         self._workers.add(worker)
         running = asyncio.ensure_future(worker.run())
@@ -366,6 +437,7 @@ class Tasker:
 
     async def _close_loop_store(self) -> None:
         store = self._stores.pop(asyncio.get_running_loop(), None)
+        self._declared.discard(store)
         if store is not None:
             await store.close()
 

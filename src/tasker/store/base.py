@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from ..enqueue import NewTask
+from ..series import Schedule, ScheduleSpec, SeriesRow
 from ..task import Task, TaskStatus
 
 
@@ -60,6 +61,9 @@ class Wakeup:
     run_at: float | None = None
 
 
+TickPlanner = Callable[[SeriesRow, float, float], "tuple[list[float], float | None]"]
+
+
 class Listener(Protocol):
     async def stop(self) -> None: ...
 
@@ -90,6 +94,12 @@ class Store(Protocol):
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]: ...
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None: ...
     async def listen(self, on_wakeup: Callable[[Wakeup], None]) -> Listener: ...
+
+    # recurring series
+    async def insert_schedule(self, spec: "ScheduleSpec") -> str: ...
+    async def list_schedules(self, include_cancelled: bool) -> list["Schedule"]: ...
+    async def cancel_schedule(self, schedule_id: str) -> bool: ...
+    async def materialize_schedules(self, now: float, lookahead: float, plan: "TickPlanner") -> int: ...
 
     # workers
     async def heartbeat(self, worker: WorkerInfo) -> list[str]: ...

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from ..series import Schedule, ScheduleSpec
 from ..task import Task, TaskStatus
 
 STATUSES = tuple(s.value for s in TaskStatus)
@@ -58,3 +59,23 @@ def stats_from_counts(rows: list[tuple[str, str, int]]) -> dict[str, Any]:
         by_status[status] += n
         by_queue.setdefault(queue, dict.fromkeys(STATUSES, 0))[status] += n
     return {**by_status, "total": sum(by_status.values()), "by_status": dict(by_status), "by_queue": by_queue}
+
+
+def schedule_from_row(row: Any, json_is_text: bool) -> Schedule:
+    payload = as_json(row[3]) if json_is_text else row[3]
+    return Schedule(
+        id=row[0], name=row[1], type=row[2], payload=payload, every=row[4], cron=row[5], timezone=row[6],
+        mode=row[7], catch_up=row[8], status=row[9], next_run_at=as_utc(row[10]), last_fire_at=as_utc(row[11]),
+        created_at=as_utc(row[12]), queue=row[13],
+    )
+
+
+def schedule_params(spec: ScheduleSpec) -> dict[str, Any]:
+    t = spec.template
+    return {
+        "id": spec.id, "name": spec.name, "type": t.type, "payload": t.payload_json,
+        "every_seconds": spec.every_seconds, "cron": spec.cron, "timezone": spec.timezone, "mode": spec.mode,
+        "catch_up": spec.catch_up, "anchor": spec.anchor, "first_at": spec.first_at, "queue": t.queue,
+        "priority": t.priority, "max_attempts": t.max_attempts, "timeout": t.timeout,
+        "retry_delay": t.retry_delay, "meta": t.meta_json,
+    }

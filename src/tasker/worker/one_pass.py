@@ -16,6 +16,7 @@ from .completer import Completer
 from .events import Events
 from .executor import Attempt, make_context, run_attempt
 from .heartbeat import Heartbeat
+from .maintenance import materialize
 from .worker import report
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ async def process_queue(
     The pass registers as a short-lived worker with a heartbeat, so that a
     pass killed half-way has its tasks rescued like any worker's.
     """
+    await materialize(store, lookahead=0.0)
     if not handlers:
         return PassSummary()
     info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", concurrency)

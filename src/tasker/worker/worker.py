@@ -19,6 +19,7 @@ from .events import Events, TaskEvent
 from .executor import CANCEL, SHUTDOWN, Attempt, make_context, run_attempt
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
+from .maintenance import Maintenance
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -98,7 +99,7 @@ class Worker:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one) if self.listen else None
-        background = [asyncio.create_task(self.completer.run()), asyncio.create_task(self.heartbeat.run())]
+        background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store))]
         try:
             await self.fetcher.run()
             await self._drain()

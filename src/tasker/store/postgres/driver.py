@@ -14,8 +14,10 @@ from psycopg_pool import AsyncConnectionPool
 from ...enqueue import NewTask
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
 from ...task import Task
-from ..base import ClaimedTask, Outcome, Wakeup, WorkerInfo
-from ..records import stats_from_counts, task_from_row
+from ...ids import new_id
+from ...series import Schedule, ScheduleSpec, SeriesRow
+from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
+from ..records import schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
 
@@ -207,6 +209,38 @@ class PostgresStore:
         listener = PgListener(self, on_wakeup, on_cancel or (lambda _id: None))
         await listener.start()
         return listener
+
+    # -- recurring series ------------------------------------------------------
+
+    async def insert_schedule(self, spec: ScheduleSpec) -> str:
+        return await self._value("insert_schedule", schedule_params(spec))
+
+    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]:
+        return [schedule_from_row(r, json_is_text=False) for r in await self._rows("list_schedules", {"all": include_cancelled})]
+
+    async def cancel_schedule(self, schedule_id: str) -> bool:
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            found = await (await conn.execute(self.q["cancel_schedule"], {"id": schedule_id})).fetchone()
+            if found:
+                await conn.execute(self.q["cancel_series_tasks"], {"id": schedule_id})
+            return found is not None
+
+    async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int:
+        """Insert due ticks as tasks; rows locked SKIP LOCKED, ticks unique per series."""
+        assert self.pool is not None
+        inserted = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(self.q["release_after_finish"])
+            due = await (await conn.execute(self.q["due_schedules"], {"now": now, "lookahead": lookahead})).fetchall()
+            for row in due:
+                fires, cursor = plan(SeriesRow(*row), now, lookahead)
+                if fires:
+                    params = {"schedule_id": row[0], "ids": [new_id() for _ in fires], "fires": fires}
+                    inserted += (await conn.execute(self.q["insert_occurrences"], params)).rowcount
+                params = {"schedule_id": row[0], "cursor": cursor, "last_fire": fires[-1] if fires else None}
+                await conn.execute(self.q["advance_schedule"], params)
+        return inserted
 
     # -- workers ---------------------------------------------------------------
 

@@ -1,3 +1,5 @@
+-- The current schema in one piece, for fresh installs. Keep it equal to
+-- migrations 001..N applied in order (tests/conformance/test_migrations.py checks).
 -- Tasks, the worker registry and the wake-up trigger.
 CREATE TABLE {schema}.tasks (
     id               uuid PRIMARY KEY,
@@ -22,7 +24,9 @@ CREATE TABLE {schema}.tasks (
     finished_at      timestamptz,
     worker_id        uuid,
     claim_token      uuid,
-    cancel_requested boolean NOT NULL DEFAULT false
+    cancel_requested boolean NOT NULL DEFAULT false,
+    series_id        uuid,
+    fire_time        timestamptz
 );
 
 -- The hot query: due tasks in priority order.
@@ -58,3 +62,35 @@ $$;
 CREATE TRIGGER tasks_notify_insert AFTER INSERT ON {schema}.tasks
     REFERENCING NEW TABLE AS new_tasks
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_new_tasks({channel});
+
+-- Recurring series.
+CREATE TABLE {schema}.schedules (
+    id            uuid PRIMARY KEY,
+    name          text,
+    type          text NOT NULL,
+    payload       jsonb NOT NULL DEFAULT 'null',
+    every_seconds double precision CONSTRAINT schedules_every_check CHECK (every_seconds > 0),
+    cron          text,
+    timezone      text,
+    mode          text NOT NULL DEFAULT 'fixed_rate'
+                  CONSTRAINT schedules_mode_check CHECK (mode IN ('fixed_rate', 'after_finish')),
+    catch_up      integer NOT NULL DEFAULT 1 CONSTRAINT schedules_catch_up_check CHECK (catch_up >= 1),
+    anchor        timestamptz NOT NULL,
+    cursor_at     timestamptz,
+    queue         text NOT NULL,
+    priority      integer NOT NULL,
+    max_attempts  integer NOT NULL,
+    timeout       double precision NOT NULL,
+    retry_delay   double precision,
+    meta          jsonb,
+    status        text NOT NULL DEFAULT 'active'
+                  CONSTRAINT schedules_status_check CHECK (status IN ('active', 'cancelled')),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_fire_at  timestamptz,
+    CONSTRAINT schedules_kind_check CHECK ((every_seconds IS NULL) <> (cron IS NULL))
+);
+CREATE UNIQUE INDEX schedules_name_idx ON {schema}.schedules (name) WHERE name IS NOT NULL;
+CREATE INDEX schedules_cursor_idx ON {schema}.schedules (cursor_at) WHERE status = 'active';
+
+-- Many workers may race to insert one tick: exactly one row wins.
+CREATE UNIQUE INDEX tasks_series_tick_idx ON {schema}.tasks (series_id, fire_time) WHERE series_id IS NOT NULL;

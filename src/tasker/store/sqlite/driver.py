@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterator, Sequence
 from ...enqueue import NewTask
 from ...errors import SchemaTooNewError, TaskerError
 from ...task import Task
-from ..base import ClaimedTask, Outcome, Wakeup, WorkerInfo
-from ..records import as_json, stats_from_counts, task_from_row
+from ...ids import new_id
+from ...series import Schedule, ScheduleSpec, SeriesRow
+from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
+from ..records import as_json, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
 
@@ -103,7 +105,10 @@ class SqliteStore:
 
     async def close(self) -> None:
         if self._conn is not None:
-            await self._call(self._conn.close)
+            try:
+                await self._call(self._conn.close)
+            except RuntimeError:  # interpreter exit already stopped the thread pool
+                self._conn.close()
             self._conn = None
         self._thread.shutdown(wait=False)
 
@@ -247,6 +252,44 @@ class SqliteStore:
         with _listeners_lock:
             _listeners.setdefault(self.path, set()).add(listener)
         return listener
+
+    # -- recurring series ------------------------------------------------------
+
+    async def insert_schedule(self, spec: ScheduleSpec) -> str:
+        return (await self._call(self._rows, "insert_schedule", schedule_params(spec)))[0][0]
+
+    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]:
+        rows = await self._call(self._rows, "list_schedules", {"all": include_cancelled})
+        return [schedule_from_row(r, json_is_text=True) for r in rows]
+
+    async def cancel_schedule(self, schedule_id: str) -> bool:
+        return await self._call(self._cancel_schedule, schedule_id)
+
+    def _cancel_schedule(self, schedule_id: str) -> bool:
+        with self._transaction() as conn:
+            found = conn.execute(self.q["cancel_schedule"], {"id": schedule_id}).fetchall()
+            if found:
+                conn.execute(self.q["cancel_series_tasks"], {"id": schedule_id, "now": time.time()})
+        return bool(found)
+
+    async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int:
+        inserted = await self._call(self._materialize, now, lookahead, plan)
+        if inserted:
+            _notify_local(self.path, ())
+        return inserted
+
+    def _materialize(self, now: float, lookahead: float, plan: TickPlanner) -> int:
+        inserted = 0
+        with self._transaction() as conn:
+            conn.execute(self.q["release_after_finish"], {"now": now})
+            for row in conn.execute(self.q["due_schedules"], {"now": now, "lookahead": lookahead}).fetchall():
+                fires, cursor = plan(SeriesRow(*row), now, lookahead)
+                for fire in fires:
+                    params = {"id": new_id(), "fire": fire, "schedule_id": row[0], "now": now}
+                    inserted += conn.execute(self.q["insert_occurrence"], params).rowcount
+                params = {"schedule_id": row[0], "cursor": cursor, "last_fire": fires[-1] if fires else None}
+                conn.execute(self.q["advance_schedule"], params)
+        return inserted
 
     # -- workers ---------------------------------------------------------------
 

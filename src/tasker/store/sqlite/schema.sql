@@ -1,3 +1,5 @@
+-- The current schema in one piece, for fresh installs. Keep it equal to
+-- migrations 001..N applied in order (tests/conformance/test_migrations.py checks).
 -- Tasks and the worker registry. Times are epoch seconds (REAL), JSON is TEXT.
 CREATE TABLE tasks (
     id               TEXT PRIMARY KEY,
@@ -21,7 +23,9 @@ CREATE TABLE tasks (
     finished_at      REAL,
     worker_id        TEXT,
     claim_token      TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    series_id        TEXT,
+    fire_time        REAL
 );
 
 CREATE INDEX tasks_due_idx ON tasks (priority DESC, run_at, id) WHERE status = 'queued';
@@ -39,3 +43,33 @@ CREATE TABLE workers (
     started_at  REAL NOT NULL,
     last_seen   REAL NOT NULL
 );
+
+-- Recurring series.
+CREATE TABLE schedules (
+    id            TEXT PRIMARY KEY,
+    name          TEXT,
+    type          TEXT NOT NULL,
+    payload       TEXT NOT NULL DEFAULT 'null',
+    every_seconds REAL CHECK (every_seconds > 0),
+    cron          TEXT,
+    timezone      TEXT,
+    mode          TEXT NOT NULL DEFAULT 'fixed_rate' CHECK (mode IN ('fixed_rate', 'after_finish')),
+    catch_up      INTEGER NOT NULL DEFAULT 1 CHECK (catch_up >= 1),
+    anchor        REAL NOT NULL,
+    cursor_at     REAL,
+    queue         TEXT NOT NULL,
+    priority      INTEGER NOT NULL,
+    max_attempts  INTEGER NOT NULL,
+    timeout       REAL NOT NULL,
+    retry_delay   REAL,
+    meta          TEXT,
+    status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled')),
+    created_at    REAL NOT NULL,
+    last_fire_at  REAL,
+    CHECK ((every_seconds IS NULL) <> (cron IS NULL))
+);
+CREATE UNIQUE INDEX schedules_name_idx ON schedules (name) WHERE name IS NOT NULL;
+CREATE INDEX schedules_cursor_idx ON schedules (cursor_at) WHERE status = 'active';
+
+-- Many workers may race to insert one tick: exactly one row wins.
+CREATE UNIQUE INDEX tasks_series_tick_idx ON tasks (series_id, fire_time) WHERE series_id IS NOT NULL;

@@ -1,0 +1,7 @@
+SELECT id::text, every_seconds, cron, timezone, mode, catch_up,
+       extract(epoch FROM anchor)::float8, extract(epoch FROM cursor_at)::float8
+FROM {schema}.schedules
+WHERE status = 'active' AND cursor_at IS NOT NULL AND cursor_at <= to_timestamp(%(now)s + %(lookahead)s)
+ORDER BY cursor_at
+LIMIT 100
+FOR UPDATE SKIP LOCKED
