@@ -60,4 +60,6 @@ class Task:
     retry_delay: float | None = None
     worker_id: str | None = None
     cancel_requested: bool = False
+    series_id: str | None = None       # the recurring series this run belongs to
+    fire_time: datetime | None = None  # the series tick it runs for
     extra: dict = field(default_factory=dict, repr=False)

@@ -48,6 +48,8 @@ def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
         retry_delay=row["retry_delay"],
         worker_id=row["worker_id"],
         cancel_requested=bool(row["cancel_requested"]),
+        series_id=row["series_id"],
+        fire_time=as_utc(row["fire_time"]),
     )
 
 
