@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Sequence
 
-from .enqueue import DEFAULT_MAX_PAYLOAD_BYTES, NewTask, TaskDefaults, as_timedelta_seconds, build_new_task, check_int
+from .enqueue import DEFAULT_MAX_PAYLOAD_BYTES, NewTask, TaskDefaults, as_timedelta_seconds, build_new_task, check_int, check_name
 from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
 from .handlers import Handler, make_handler
 from .ids import is_id
@@ -158,8 +158,6 @@ class Tasker:
             raise TypeError(f"unknown task option(s): {', '.join(sorted(unknown))}")
         if callable(options.get("retry_delay")):
             raise TypeError("a callable retry_delay can only be given to @app.handler, not per task")
-        if options.get("depends_on"):
-            raise NotImplementedError("depends_on is not supported yet")
         return build_new_task(type, payload, self._defaults(type), max_payload_bytes=self.max_payload_bytes, **options)
 
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
@@ -362,6 +360,20 @@ class Tasker:
     def result(self, task_id: str, timeout: float | None = None) -> Any:
         """Wait for the task to finish; its result, or TaskFailedError / TaskCancelledError."""
         return self._sync(self.aresult(task_id, timeout))
+
+    async def apause_queue(self, name: str) -> None:
+        await (await self._store()).set_queue_paused(check_name(name, "queue"), True)
+
+    def pause_queue(self, name: str) -> None:
+        """Stop every worker from starting tasks of this queue (running ones finish)."""
+        self._sync(self.apause_queue(name))
+
+    async def aresume_queue(self, name: str) -> None:
+        await (await self._store()).set_queue_paused(check_name(name, "queue"), False)
+
+    def resume_queue(self, name: str) -> None:
+        """Let workers take tasks of this queue again."""
+        self._sync(self.aresume_queue(name))
 
     # -- consuming -------------------------------------------------------------------
 

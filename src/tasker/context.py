@@ -1,6 +1,7 @@
 """TaskContext: what a handler knows about the attempt it is running."""
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class TaskContext:
     meta: dict | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     cancel_reason: str | None = field(default=None, repr=False)
+    progress_json: str | None = field(default=None, repr=False)
+    progress_dirty: bool = field(default=False, repr=False)
 
     @property
     def cancelled(self) -> bool:
@@ -43,6 +46,20 @@ class TaskContext:
     def request_cancel(self, reason: str) -> None:
         self.cancel_reason = self.cancel_reason or reason
         self._cancel.set()
+
+    def progress(self, value: Any) -> None:
+        """Report progress (any JSON value); visible as ``app.get(id).progress``.
+
+        Cheap to call often: the worker writes the latest value about twice a
+        second, and once more with the outcome.
+
+        >>> ctx.progress({"done": 40, "total": 100})
+        """
+        try:
+            self.progress_json = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"progress is not JSON-serializable: {exc}") from None
+        self.progress_dirty = True
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancellation."""

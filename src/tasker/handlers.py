@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .enqueue import TaskDefaults, check_int, check_name, check_timeout
@@ -19,7 +19,7 @@ class Handler:
     wants_ctx: bool
     defaults: TaskDefaults
     retry_policy: RetryDelay | None = None
-    options: dict = field(default_factory=dict)
+    isolation: str = "thread"   # sync handlers only: "thread" or "process" (killable)
 
 
 def _wants_ctx(fn: Callable[..., Any], name: str) -> bool:
@@ -45,6 +45,7 @@ def make_handler(
     retry_delay: RetryDelay | None = None,
     queue: str | None = None,
     priority: int | None = None,
+    isolation: str = "thread",
     **extra: Any,
 ) -> Handler:
     """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
@@ -54,6 +55,11 @@ def make_handler(
     if not callable(fn):
         raise TypeError(f"handler {name!r} must be callable")
     policy = validate_policy(retry_delay)
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    if isolation not in ("thread", "process"):
+        raise ValueError(f"isolation must be 'thread' or 'process', got {isolation!r}")
+    if isolation == "process" and is_async:
+        raise ValueError(f"isolation='process' is for sync handlers; {name!r} is async (it is cancelled directly)")
     defaults = TaskDefaults(
         max_attempts=TaskDefaults.max_attempts if max_attempts is None else check_int(max_attempts, "max_attempts", 1, 10_000),
         timeout=TaskDefaults.timeout if timeout is None else check_timeout(timeout),
@@ -64,9 +70,9 @@ def make_handler(
     return Handler(
         name=name,
         fn=fn,
-        is_async=inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)),
+        is_async=is_async,
         wants_ctx=_wants_ctx(fn, name),
         defaults=defaults,
         retry_policy=policy,
-        options=extra,
+        isolation=isolation,
     )

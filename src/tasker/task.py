@@ -62,4 +62,6 @@ class Task:
     cancel_requested: bool = False
     series_id: str | None = None       # the recurring series this run belongs to
     fire_time: datetime | None = None  # the series tick it runs for
+    progress: Any = None               # the latest value a handler gave ctx.progress()
+    pending_dependencies: int = 0      # dependencies not yet succeeded
     extra: dict = field(default_factory=dict, repr=False)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from ..errors import UnknownTaskError
 from ..series import Schedule, ScheduleSpec
 from ..task import Task, TaskStatus
 
@@ -50,7 +51,23 @@ def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
         cancel_requested=bool(row["cancel_requested"]),
         series_id=row["series_id"],
         fire_time=as_utc(row["fire_time"]),
+        progress=decode(row["progress"]),
+        pending_dependencies=row["pending_deps"],
     )
+
+
+def dependency_verdict(depends_on: Sequence[str], statuses: Mapping[str, str]) -> tuple[int, str | None]:
+    """How many dependencies are unfinished, and why the task is cancelled at once (if so).
+
+    Unknown ids are an error: nothing is stored for a task that names them.
+    """
+    missing = [dep for dep in depends_on if dep not in statuses]
+    if missing:
+        raise UnknownTaskError(f"depends_on names unknown task id(s): {', '.join(missing)}")
+    for dep in depends_on:
+        if statuses[dep] in ("failed", "cancelled"):
+            return 0, f"Cancelled: dependency {dep} {statuses[dep]}"
+    return sum(1 for dep in depends_on if statuses[dep] != "succeeded"), None
 
 
 def stats_from_counts(rows: list[tuple[str, str, int]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..context import CancelledByRequest, TaskContext
 from ..handlers import Handler
 from ..outcome import Ending, Finished
 from ..store.base import ClaimedTask
+from .isolation import child_context, run_in_process
 
 # Why an attempt was interrupted, as recorded in ctx.cancel_reason.
 CANCEL = "cancelled"
@@ -73,11 +74,16 @@ def make_context(task: ClaimedTask) -> TaskContext:
 
 
 def _call(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
-    args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
     if handler.is_async:
+        args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
         return asyncio.ensure_future(handler.fn(*args))
-    # Copy context so contextvars (logging correlation ids and the like) reach the thread.
-    call = functools.partial(contextvars.copy_context().run, handler.fn, *args)
+    if handler.isolation == "process":
+        args = (task.payload, child_context(ctx)) if handler.wants_ctx else (task.payload,)
+        call = functools.partial(run_in_process, handler.fn, args, ctx)
+    else:
+        args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
+        # Copy context so contextvars (logging correlation ids and the like) reach the thread.
+        call = functools.partial(contextvars.copy_context().run, handler.fn, *args)
     return asyncio.get_running_loop().run_in_executor(threads, call)
 
 
@@ -107,8 +113,9 @@ def _ending(attempt: Attempt) -> Finished:
     inner = attempt.inner
     assert inner is not None
     reason = attempt.ctx.cancel_reason
-    if inner.cancelled():
-        return _interrupted(reason)
+    if inner.cancelled() or reason == CANCEL:
+        # A task whose cancellation was requested ends cancelled, whatever its handler did then.
+        return _interrupted(reason, None if inner.cancelled() else inner.exception())
     error = inner.exception()
     if error is None:
         return Finished(Ending.RETURNED, value=inner.result())

@@ -17,7 +17,7 @@ from .events import Events
 from .executor import Attempt, make_context, run_attempt
 from .heartbeat import Heartbeat
 from .maintenance import materialize
-from .worker import report
+from .worker import report, with_progress
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -89,7 +89,7 @@ async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events,
         async with gate:
             attempt = Attempt(task, handlers[task.type], make_context(task))
             finished = await run_attempt(attempt, threads)
-        outcome = decide(task, finished, attempt.handler.retry_policy)
+        outcome = with_progress(decide(task, finished, attempt.handler.retry_policy), attempt)
         completer.submit(outcome)
         await report(events, attempt, outcome, finished.value)
         return outcome.status, outcome.refund_attempt

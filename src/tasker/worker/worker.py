@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ from .executor import CANCEL, SHUTDOWN, Attempt, make_context, run_attempt
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .maintenance import Maintenance
+from .progress import ProgressWriter
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -99,7 +101,8 @@ class Worker:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one) if self.listen else None
-        background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store))]
+        progress = ProgressWriter(self.store, self.running.values)
+        background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store), progress)]
         try:
             await self.fetcher.run()
             await self._drain()
@@ -165,7 +168,7 @@ class Worker:
             finished = await run_attempt(attempt, self.threads)
         finally:
             self.fetcher.slot_freed(task.queue)
-        outcome = decide(task, finished, attempt.handler.retry_policy)
+        outcome = with_progress(decide(task, finished, attempt.handler.retry_policy), attempt)
         if self.running.pop(task.id, None) is not None:
             self.completer.submit(outcome)
         await report(self.events, attempt, outcome, finished.value)
@@ -194,6 +197,13 @@ class Worker:
 
     def _rescued(self, _task_ids: list[str]) -> None:
         self.fetcher.wake.set()
+
+
+def with_progress(outcome: Outcome, attempt: Attempt) -> Outcome:
+    """The last progress report travels with the outcome, so it is never lost to the batching."""
+    if attempt.ctx.progress_json is None:
+        return outcome
+    return dataclasses.replace(outcome, progress_json=attempt.ctx.progress_json)
 
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:

@@ -17,7 +17,7 @@ from ...task import Task
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
-from ..records import schedule_from_row, schedule_params, stats_from_counts, task_from_row
+from ..records import dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
 
@@ -149,7 +149,7 @@ class PostgresStore:
             return await _insert_on(_adapt(connection), self.q, tasks)
         assert self.pool is not None
         async with self.pool.connection() as conn:
-            if any(t.unique_key for t in tasks) or len(tasks) > 1:
+            if any(t.unique_key or t.depends_on for t in tasks) or len(tasks) > 1:
                 async with conn.transaction():
                     return await _insert_on(conn, self.q, tasks)
             return await _insert_on(conn, self.q, tasks)
@@ -179,7 +179,7 @@ class PostgresStore:
             return cur.rowcount
 
     async def stats(self) -> dict[str, Any]:
-        return stats_from_counts(await self._rows("stats"))
+        return {**stats_from_counts(await self._rows("stats")), "paused_queues": await self.paused_queues()}
 
     # -- consuming -------------------------------------------------------------
 
@@ -199,6 +199,7 @@ class PostgresStore:
             "errors": [o.error for o in outcomes],
             "retry_ins": [o.retry_in for o in outcomes],
             "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
+            "progress": [o.progress_json for o in outcomes],
         }
         return [row[0] for row in await self._rows("complete_tasks", params)]
 
@@ -209,6 +210,16 @@ class PostgresStore:
         listener = PgListener(self, on_wakeup, on_cancel or (lambda _id: None))
         await listener.start()
         return listener
+
+    async def set_queue_paused(self, name: str, paused: bool) -> None:
+        await self._rows("set_queue_paused", {"name": name, "paused": paused})
+
+    async def paused_queues(self) -> list[str]:
+        return [row[0] for row in await self._rows("paused_queues")]
+
+    async def save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
+        ids, tokens, progress = (list(column) for column in zip(*items))
+        await self._rows("save_progress", {"ids": ids, "tokens": tokens, "progress": progress})
 
     # -- recurring series ------------------------------------------------------
 
@@ -270,6 +281,7 @@ async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> 
     A holder can finish between the insert and the look-up, freeing its key,
     so the remaining tasks are inserted again (a few rounds at most).
     """
+    verdicts = {t.id: await _check_dependencies(conn, q, t) for t in tasks if t.depends_on}
     ids: dict[str, str] = {}
     pending = list(tasks)
     for _ in range(5):
@@ -287,7 +299,19 @@ async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> 
             break
     else:
         raise TaskerError("could not insert tasks: their unique keys kept changing hands")
+    for task in tasks:
+        if task.depends_on and ids[task.id] == task.id:
+            pending_count, reason = verdicts[task.id]
+            await conn.execute(q["link_dependencies"], {"task_id": task.id, "ids": list(task.depends_on)})
+            await conn.execute(q["hold_for_dependencies"], {"task_id": task.id, "pending": pending_count, "reason": reason})
     return [ids[t.id] for t in tasks]
+
+
+async def _check_dependencies(conn: Any, q: dict[str, str], task: NewTask) -> tuple[int, str | None]:
+    """Before anything is written: unknown ids fail, and the dependencies are
+    locked (FOR SHARE) so none finishes unseen before the links commit."""
+    rows = await (await conn.execute(q["lock_dependencies"], {"ids": list(task.depends_on)})).fetchall()
+    return dependency_verdict(task.depends_on, dict(rows))
 
 
 def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:

@@ -20,11 +20,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ...enqueue import NewTask
 from ...errors import SchemaTooNewError, TaskerError
-from ...task import Task
+from ...task import Task, TaskStatus
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
-from ..records import as_json, schedule_from_row, schedule_params, stats_from_counts, task_from_row
+from ..records import as_json, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
 
@@ -99,6 +99,8 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA recursive_triggers=ON")  # dependency cancellation cascades down chains
         except sqlite3.Error as exc:
             raise TaskerError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self._conn = conn
@@ -170,13 +172,28 @@ class SqliteStore:
         ids = []
         with self._transaction() as conn:
             now = time.time()
+            verdicts = {t.id: self._check_dependencies(t) for t in tasks if t.depends_on}
             for t in tasks:
                 cur = conn.execute(self.q["insert_task"], _row(t, now))
-                if cur.rowcount == 1:
-                    ids.append(t.id)
-                else:
+                if cur.rowcount != 1:
                     ids.append(conn.execute(self.q["find_unique_task"], {"unique_key": t.unique_key}).fetchone()[0])
+                    continue
+                ids.append(t.id)
+                if t.depends_on:
+                    self._link_dependencies(t, verdicts[t.id], now)
         return ids
+
+    def _check_dependencies(self, task: NewTask) -> tuple[int, str | None]:
+        rows = self._rows("dependency_status", {"ids": json.dumps(list(task.depends_on))})
+        return dependency_verdict(task.depends_on, {r[0]: r[1] for r in rows})
+
+    def _link_dependencies(self, task: NewTask, verdict: tuple[int, str | None], now: float) -> None:
+        assert self._conn is not None
+        for dep in task.depends_on:
+            self._conn.execute(self.q["link_dependency"], {"task_id": task.id, "depends_on": dep})
+        self._conn.execute(self.q["mark_has_dependents"], {"ids": json.dumps(list(task.depends_on))})
+        pending, reason = verdict
+        self._conn.execute(self.q["hold_for_dependencies"], {"task_id": task.id, "pending": pending, "reason": reason, "now": now})
 
     # -- inspecting and controlling --------------------------------------------
 
@@ -203,7 +220,21 @@ class SqliteStore:
 
     async def stats(self) -> dict[str, Any]:
         rows = await self._call(self._rows, "stats")
-        return stats_from_counts([tuple(r) for r in rows])
+        return {**stats_from_counts([tuple(r) for r in rows]), "paused_queues": await self.paused_queues()}
+
+    async def set_queue_paused(self, name: str, paused: bool) -> None:
+        await self._call(self._rows, "set_queue_paused", {"name": name, "paused": paused})
+
+    async def paused_queues(self) -> list[str]:
+        return [r[0] for r in await self._call(self._rows, "paused_queues")]
+
+    async def save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
+        await self._call(self._save_progress, items)
+
+    def _save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
+        with self._transaction() as conn:
+            for task_id, token, progress in items:
+                conn.execute(self.q["save_progress"], {"id": task_id, "token": token, "progress": progress})
 
     # -- consuming -------------------------------------------------------------
 
@@ -228,7 +259,10 @@ class SqliteStore:
         return self._rows("claim_tasks", params)
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
-        return await self._call(self._complete, outcomes)
+        done = await self._call(self._complete, outcomes)
+        if any(o.status is TaskStatus.SUCCEEDED for o in outcomes):
+            _notify_local(self.path, ())  # dependents released by the trigger may now be due
+        return done
 
     def _complete(self, outcomes: Sequence[Outcome]) -> list[str]:
         done = []
@@ -238,6 +272,7 @@ class SqliteStore:
                 params = {
                     "id": o.task_id, "token": o.claim_token, "status": o.status.value, "result": o.result_json,
                     "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
+                    "progress": o.progress_json,
                 }
                 if conn.execute(self.q["complete_task"], params).fetchall():
                     done.append(o.task_id)

@@ -4,7 +4,9 @@ WITH picked AS (
     WHERE status = 'queued'
       AND run_at <= now()
       AND type = ANY(%(types)s::text[])
+      AND pending_deps = 0
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+      AND queue NOT IN (SELECT name FROM {schema}.queue_settings WHERE paused)
     ORDER BY priority DESC, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED

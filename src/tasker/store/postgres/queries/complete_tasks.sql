@@ -3,6 +3,7 @@
 UPDATE {schema}.tasks AS t
 SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE v.status END,
     result = v.result::jsonb,
+    progress = coalesce(v.progress::jsonb, t.progress),
     last_error = coalesce(v.error, t.last_error),
     attempts = t.attempts - v.refund,
     run_at = CASE WHEN v.status = 'queued' THEN now() + make_interval(secs => v.retry_in) ELSE t.run_at END,
@@ -11,7 +12,7 @@ SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelle
     claim_token = NULL
 FROM unnest(
     %(ids)s::uuid[], %(tokens)s::uuid[], %(statuses)s::text[], %(results)s::text[],
-    %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[]
-) AS v(id, token, status, result, error, retry_in, refund)
+    %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[], %(progress)s::text[]
+) AS v(id, token, status, result, error, retry_in, refund, progress)
 WHERE t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
 RETURNING t.id::text

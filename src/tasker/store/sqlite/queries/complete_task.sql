@@ -2,6 +2,7 @@
 UPDATE tasks
 SET status = CASE WHEN :status = 'queued' AND cancel_requested THEN 'cancelled' ELSE :status END,
     result = :result,
+    progress = coalesce(:progress, progress),
     last_error = coalesce(:error, last_error),
     attempts = attempts - :refund,
     run_at = CASE WHEN :status = 'queued' THEN :now + :retry_in ELSE run_at END,

@@ -1,0 +1,1 @@
+SELECT name FROM {schema}.queue_settings WHERE paused ORDER BY name
