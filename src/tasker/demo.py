@@ -1,0 +1,145 @@
+"""``tasker demo``: a realistic mix of tasks run by an in-process worker, with live progress.
+
+Demo types are prefixed ``demo.`` and use their own queue, so the demo's
+worker never runs the user's tasks and the report covers only this run's ids.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from contextlib import nullcontext
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from .app import Tasker
+from .task import Task, TaskStatus
+
+PREFIX = "demo."
+QUEUE = "tasker-demo"
+DEADLINE = 60.0
+STATUS_STYLES = {"queued": "cyan", "running": "yellow", "succeeded": "green", "failed": "red", "cancelled": "magenta"}
+
+
+def register_handlers(app: Tasker) -> None:
+    """Quick sync and async handlers, one flaky, one broken."""
+
+    @app.handler(PREFIX + "send_email", queue=QUEUE)
+    async def send_email(payload: dict) -> dict:
+        await asyncio.sleep(random.uniform(0.02, 0.2))
+        return {"delivered_to": payload["to"]}
+
+    @app.handler(PREFIX + "resize_image", queue=QUEUE)
+    def resize_image(payload: dict) -> dict:
+        time.sleep(random.uniform(0.02, 0.2))  # a sync handler runs in a thread
+        return {"image": payload["image"], "size": [payload["width"], payload["width"] * 3 // 4]}
+
+    @app.handler(PREFIX + "sync_webhook", queue=QUEUE, max_attempts=3, retry_delay=0.3)
+    def sync_webhook(payload: dict, ctx: Any) -> str:
+        if ctx.attempt == 1:
+            raise ConnectionError(f"POST {payload['url']} timed out")
+        return "200 OK"
+
+    @app.handler(PREFIX + "build_report", queue=QUEUE, max_attempts=3, retry_delay=0.3)
+    async def build_report(payload: dict) -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError(f"report template {payload['template']!r} not found")
+
+    @app.handler(PREFIX + "send_reminder", queue=QUEUE)
+    async def send_reminder(payload: dict) -> str:
+        return f"reminded {payload['user']}"
+
+
+async def enqueue_mix(app: Tasker, run: str) -> list[str]:
+    """~20 quick tasks, a flaky webhook, a broken report and a delayed reminder."""
+    meta = {"demo_run": run}
+    emails = [{"to": f"user{n}@example.com", "template": "welcome"} for n in range(12)]
+    images = [{"image": f"photos/{n:03}.jpg", "width": random.choice([320, 640, 1280])} for n in range(8)]
+    ids = await app.acreate_many(PREFIX + "send_email", emails, meta=meta)
+    ids += await app.acreate_many(PREFIX + "resize_image", images, meta=meta)
+    ids.append(await app.acreate(PREFIX + "sync_webhook", {"url": "https://hooks.example.com/orders"}, meta=meta))
+    ids.append(await app.acreate(PREFIX + "build_report", {"template": "q3-revenue"}, meta=meta))
+    ids.append(await app.acreate(PREFIX + "send_reminder", {"user": "ada"}, delay=2.0, meta=meta))
+    return ids
+
+
+def progress(tasks: list[Task], total: int, elapsed: float) -> Group:
+    counts = Counter(t.status.value for t in tasks)
+    line = Text(f"demo: {sum(t.status.finished for t in tasks)}/{total} finished  ")
+    for status, style in STATUS_STYLES.items():
+        line.append(f"{status} {counts.get(status, 0)}  ", style=style)
+    line.append(f"({elapsed:.1f}s)", style="dim")
+    return Group(line)
+
+
+def outcome_table(tasks: list[Task]) -> Table:
+    """One row per (type, status, attempts, first error line), with a count."""
+    rows = Counter((t.type, t.status.value, t.attempts, first_line(t.last_error)) for t in tasks)
+    table = Table(title="demo outcomes", header_style="bold", show_edge=False)
+    for name, justify in (("TYPE", "left"), ("TASKS", "right"), ("STATUS", "left"), ("ATTEMPTS", "right"), ("LAST ERROR", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for (type_, status, attempts, error), n in sorted(rows.items()):
+        table.add_row(Text(type_), Text(str(n)), Text(status, style=STATUS_STYLES[status]), Text(str(attempts)), Text(error, style="red"))
+    return table
+
+
+def first_line(error: str | None) -> str:
+    return error.splitlines()[0] if error else ""
+
+
+async def fetch(app: Tasker, ids: list[str]) -> list[Task]:
+    tasks = [await app.aget(task_id) for task_id in ids]
+    return [t for t in tasks if t is not None]
+
+
+async def watch(app: Tasker, ids: list[str], console: Console) -> list[Task]:
+    """Poll until every demo task is terminal or the deadline passes; live counts in a terminal."""
+    start = time.monotonic()
+    tasks = await fetch(app, ids)
+    # Live redraws only make sense on a terminal; elsewhere print the final counts once.
+    with Live(console=console, refresh_per_second=10) if console.is_terminal else nullcontext() as live:
+        while not all(t.status.finished for t in tasks) and time.monotonic() - start < DEADLINE:
+            if live is not None:
+                live.update(progress(tasks, len(ids), time.monotonic() - start))
+            await asyncio.sleep(0.1)
+            tasks = await fetch(app, ids)
+        view = progress(tasks, len(ids), time.monotonic() - start)
+        live.update(view) if live is not None else console.print(view)
+    return tasks
+
+
+async def demo_main(app: Tasker, console: Console) -> list[Task]:
+    await app.amigrate()
+    ids = await enqueue_mix(app, uuid.uuid4().hex[:12])
+    worker = asyncio.create_task(app.arun_worker(concurrency=4, queues=[QUEUE], poll_interval=0.1, grace_period=2.0))
+    try:
+        return await watch(app, ids, console)
+    finally:
+        app.stop_workers()
+        await asyncio.gather(worker, return_exceptions=True)
+        await app.aclose()
+
+
+def run_demo(url: str | None, console: Console) -> bool:
+    """Run the demo; True when every demo task finished before the deadline."""
+    app = Tasker(url)
+    register_handlers(app)
+    console.print(Text(f"Running the Tasker demo in {app.config.display}", style="bold"))
+    quiet = logging.getLogger("tasker")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the expected failures would otherwise log over the live view
+    try:
+        tasks = asyncio.run(demo_main(app, console))
+    finally:
+        quiet.setLevel(level)
+        app.close()
+    console.print(outcome_table(tasks))
+    console.print(Text(f"Inspect them with: tasker list --queue {QUEUE}   |   tasker show ID", style="dim"))
+    return all(t.status.finished for t in tasks)
