@@ -365,9 +365,9 @@ def task_table(task: Task) -> Table:
 @click.argument("task_id", metavar="ID")
 @url_option
 def cancel(task_id: str, url: str | None) -> None:
-    """Cancel a queued task (it never runs) or interrupt a running one.
+    """Cancel a queued task (it never runs), interrupt a running one, or stop a recurring series.
 
-    Exits with status 1 if the task is unknown or already finished.
+    Exits with status 1 if the task or series is unknown or already finished.
 
     \b
     Example:
@@ -376,11 +376,16 @@ def cancel(task_id: str, url: str | None) -> None:
     with open_app(url) as app:
         if not app.cancel(task_id):
             task = app.get(task_id)
-            if task is None:
-                raise UserError(f"cannot cancel: no task with id {task_id!r}")
-            raise UserError(f"cannot cancel {task_id}: it is already {task.status.value}")
+            if task is not None:
+                raise UserError(f"cannot cancel {task_id}: it is already {task.status.value}")
+            if any(s.id == task_id for s in app.schedules(include_cancelled=True)):
+                raise UserError(f"cannot cancel series {task_id}: it is already cancelled")
+            raise UserError(f"cannot cancel: no task or series with id {task_id!r}")
         task = app.get(task_id)
-    done = task is None or task.status is TaskStatus.CANCELLED
+    if task is None:
+        stdout().print(text(f"cancelled series {task_id}: no further runs"))
+        return
+    done = task.status is TaskStatus.CANCELLED
     stdout().print(text(f"{'cancelled' if done else 'cancellation requested for running task'} {task_id}"))
 
 
@@ -544,6 +549,35 @@ def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: 
         raise UserError(str(exc)) from None
     app.close()
     exit_despite_stuck_threads()
+
+
+# -- schedules ---------------------------------------------------------------------
+
+@cli.command()
+@click.option("--all", "include_cancelled", is_flag=True, help="Include cancelled series.")
+@json_option
+@url_option
+def schedules(include_cancelled: bool, as_json: bool, url: str | None) -> None:
+    """Recurring series with their timing and next run time.
+
+    \b
+    Example:
+      tasker schedules
+      tasker cancel SERIES_ID          # stops every future run
+    """
+    with open_app(url) as app:
+        series = app.schedules(include_cancelled=include_cancelled)
+    if as_json:
+        echo_json([dataclasses.asdict(s) for s in series])
+        return
+    table = Table(title="recurring series")
+    for column in ("ID", "NAME", "TYPE", "EVERY", "MODE", "NEXT RUN (UTC)", "LAST FIRE (UTC)", "STATUS"):
+        table.add_column(column)
+    for s in series:
+        every = f"cron {s.cron} ({s.timezone})" if s.cron else f"{s.every:g}s"
+        table.add_row(text(s.id), text(s.name), text(s.type), text(every), text(s.mode),
+                      text(when(s.next_run_at)), text(when(s.last_fire_at)), status_text(s.status))
+    stdout().print(table if series else text("no recurring series"))
 
 
 # -- demo --------------------------------------------------------------------------

@@ -309,3 +309,25 @@ def test_worker_warns_when_the_app_uses_another_store(tmp_path):
     # No handlers: the worker refuses to start, after the warning.
     assert "warning: --url is" in result.stderr and "fixed.db" in result.stderr
     assert result.returncode == 1 and "no handlers" in result.stderr
+
+
+def test_schedules_and_cancelling_a_series(store_url, app):
+    import subprocess
+    import sys
+
+    series = app.schedule_every("*/5 * * * *", "report[bold]", {"x": 1}, timezone="Europe/Paris")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "tasker", *args, "--url", store_url], capture_output=True, text=True, timeout=60)
+
+    listed = run("schedules")
+    assert listed.returncode == 0, listed.stderr
+    assert series in listed.stdout and "report[bold]" in listed.stdout and "Europe/Paris" in listed.stdout
+    as_json = run("schedules", "--json")
+    assert '"cron": "*/5 * * * *"' in as_json.stdout
+    cancelled = run("cancel", series)
+    assert cancelled.returncode == 0 and "cancelled series" in cancelled.stdout
+    again = run("cancel", series)
+    assert again.returncode == 1 and "already cancelled" in again.stderr
+    assert "no recurring series" in run("schedules").stdout
+    assert series in run("schedules", "--all").stdout
