@@ -18,7 +18,7 @@ from .errors import (
     UnknownTaskError,
 )
 from .series import Schedule
-from .task import Task, TaskStatus
+from .task import Task, TaskStatus, WorkerState
 from .worker.events import TaskEvent
 from .worker.executor import Retry, Snooze
 from .worker.one_pass import PassSummary
@@ -39,4 +39,5 @@ __all__ = [
     "Tasker",
     "TaskerError",
     "UnknownTaskError",
+    "WorkerState",
 ]

@@ -17,7 +17,7 @@ from .ids import is_id
 from .loop import LoopThread
 from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, open_store, parse_url
-from .task import Task, TaskStatus
+from .task import Task, TaskStatus, WorkerState
 from .worker.events import Events
 from .worker.one_pass import PassSummary, process_queue
 from .worker.worker import Worker, WorkerSettings
@@ -360,6 +360,58 @@ class Tasker:
     def result(self, task_id: str, timeout: float | None = None) -> Any:
         """Wait for the task to finish; its result, or TaskFailedError / TaskCancelledError."""
         return self._sync(self.aresult(task_id, timeout))
+
+    async def _by_id(self, operation: str, task_id: str) -> bool:
+        if not isinstance(task_id, str):
+            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
+        if not is_id(task_id):
+            return False
+        return await getattr(await self._store(), operation)(task_id)
+
+    async def aretry(self, task_id: str) -> bool:
+        return await self._by_id("retry_task", task_id)
+
+    def retry(self, task_id: str) -> bool:
+        """Queue a failed or cancelled task again, with one more attempt; False otherwise.
+
+        >>> app.retry(task_id)
+        """
+        return self._sync(self.aretry(task_id))
+
+    async def arun_now(self, task_id: str) -> bool:
+        return await self._by_id("run_task_now", task_id)
+
+    def run_now(self, task_id: str) -> bool:
+        """Make a queued (delayed) task due now; False if it is not queued."""
+        return self._sync(self.arun_now(task_id))
+
+    async def adelete(self, task_id: str) -> bool:
+        return await self._by_id("delete_task", task_id)
+
+    def delete(self, task_id: str) -> bool:
+        """Delete a task that is not running (a queued one then never runs); False otherwise."""
+        return self._sync(self.adelete(task_id))
+
+    async def aworkers(self) -> list[WorkerState]:
+        return await (await self._store()).list_workers()
+
+    def workers(self) -> list[WorkerState]:
+        """Worker processes with their last heartbeat and running task count."""
+        return self._sync(self.aworkers())
+
+    async def aactivity(self, window: float = 3600.0) -> dict[str, Any]:
+        store = await self._store()
+        return {
+            "throughput": await store.throughput(window),
+            "oldest_queued_age": await store.oldest_queued(),
+            "recent": await store.recent_durations(window, 10_000),
+        }
+
+    def activity(self, window: float = 3600.0) -> dict[str, Any]:
+        """What operators chart: per-minute succeeded/failed counts over ``window`` seconds
+        (``throughput``: ``(minute_epoch, status, count)``), the age in seconds of the
+        oldest due task per queue, and run time / queue wait of recent attempts."""
+        return self._sync(self.aactivity(window))
 
     async def apause_queue(self, name: str) -> None:
         await (await self._store()).set_queue_paused(check_name(name, "queue"), True)

@@ -65,3 +65,17 @@ class Task:
     progress: Any = None               # the latest value a handler gave ctx.progress()
     pending_dependencies: int = 0      # dependencies not yet succeeded
     extra: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """A worker process as seen in the store (``app.workers()``)."""
+
+    id: str
+    hostname: str
+    pid: int
+    queues: str
+    concurrency: int
+    started_at: datetime
+    last_seen: datetime
+    running: int

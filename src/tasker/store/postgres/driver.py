@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ...enqueue import NewTask
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
-from ...task import Task
+from ...task import Task, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
@@ -210,6 +210,36 @@ class PostgresStore:
         listener = PgListener(self, on_wakeup, on_cancel or (lambda _id: None))
         await listener.start()
         return listener
+
+    async def retry_task(self, task_id: str) -> bool:
+        return await self._change_and_wake("retry_task", task_id)
+
+    async def run_task_now(self, task_id: str) -> bool:
+        return await self._change_and_wake("run_task_now", task_id)
+
+    async def _change_and_wake(self, name: str, task_id: str) -> bool:
+        """Make a task due now, and tell idle workers (NOTIFY goes out on commit)."""
+        assert self.pool is not None
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(self.q[name], {"id": task_id})).fetchone()
+            if row:
+                await conn.execute(self.q["notify_queue"], {"queue": row[0]})
+            return row is not None
+
+    async def delete_task(self, task_id: str) -> bool:
+        return bool(await self._rows("delete_task", {"id": task_id}))
+
+    async def list_workers(self) -> list[WorkerState]:
+        return [WorkerState(*row) for row in await self._rows("list_workers")]
+
+    async def throughput(self, window: float) -> list[tuple[float, str, int]]:
+        return [tuple(row) for row in await self._rows("throughput", {"window": window})]
+
+    async def oldest_queued(self) -> dict[str, float]:
+        return dict(await self._rows("oldest_queued"))
+
+    async def recent_durations(self, window: float, limit: int) -> list[tuple[str, str, float, float]]:
+        return [tuple(row) for row in await self._rows("recent_durations", {"window": window, "limit": limit})]
 
     async def set_queue_paused(self, name: str, paused: bool) -> None:
         await self._rows("set_queue_paused", {"name": name, "paused": paused})

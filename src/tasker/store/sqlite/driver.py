@@ -20,11 +20,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ...enqueue import NewTask
 from ...errors import SchemaTooNewError, TaskerError
-from ...task import Task, TaskStatus
+from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
-from ..records import as_json, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
+from ..records import as_json, as_utc, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
 
@@ -221,6 +221,34 @@ class SqliteStore:
     async def stats(self) -> dict[str, Any]:
         rows = await self._call(self._rows, "stats")
         return {**stats_from_counts([tuple(r) for r in rows]), "paused_queues": await self.paused_queues()}
+
+    async def retry_task(self, task_id: str) -> bool:
+        return await self._change_and_wake("retry_task", task_id)
+
+    async def run_task_now(self, task_id: str) -> bool:
+        return await self._change_and_wake("run_task_now", task_id)
+
+    async def _change_and_wake(self, name: str, task_id: str) -> bool:
+        rows = await self._call(self._rows, name, {"id": task_id})
+        if rows:
+            _notify_local(self.path, ())
+        return bool(rows)
+
+    async def delete_task(self, task_id: str) -> bool:
+        return bool(await self._call(self._rows, "delete_task", {"id": task_id}))
+
+    async def list_workers(self) -> list[WorkerState]:
+        rows = await self._call(self._rows, "list_workers")
+        return [WorkerState(r[0], r[1], r[2], r[3], r[4], as_utc(r[5]), as_utc(r[6]), r[7]) for r in rows]
+
+    async def throughput(self, window: float) -> list[tuple[float, str, int]]:
+        return [tuple(r) for r in await self._call(self._rows, "throughput", {"window": window})]
+
+    async def oldest_queued(self) -> dict[str, float]:
+        return {r[0]: r[1] for r in await self._call(self._rows, "oldest_queued")}
+
+    async def recent_durations(self, window: float, limit: int) -> list[tuple[str, str, float, float]]:
+        return [tuple(r) for r in await self._call(self._rows, "recent_durations", {"window": window, "limit": limit})]
 
     async def set_queue_paused(self, name: str, paused: bool) -> None:
         await self._call(self._rows, "set_queue_paused", {"name": name, "paused": paused})

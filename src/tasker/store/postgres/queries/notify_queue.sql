@@ -1,0 +1,1 @@
+SELECT pg_notify({channel}, json_build_object('queue', %(queue)s::text)::text)

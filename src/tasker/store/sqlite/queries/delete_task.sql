@@ -1,0 +1,2 @@
+-- Never a running task: its worker would write its outcome to nothing.
+DELETE FROM tasks WHERE id = :id AND status <> 'running' RETURNING id
