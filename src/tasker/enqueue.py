@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -67,8 +68,9 @@ def check_name(value: Any, what: str) -> str:
         raise ValueError(f"{what} must not be empty")
     if len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
-    if "\x00" in value:
-        raise ValueError(f"{what} must not contain NUL characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        # Names end up in logs and terminals: a newline or an escape sequence could forge them.
+        raise ValueError(f"{what} must not contain control characters (such as newlines or NUL): {value!r}")
     return value
 
 

@@ -24,6 +24,9 @@ CASES = [
     (ValueError, "task type must not be empty", dict(type="   ", payload=None)),
     (ValueError, "task type is 256 characters long; the limit is 255", dict(type="x" * 256, payload=None)),
     (TypeError, "task type must be a string", dict(type=None, payload=None)),
+    (ValueError, "task type must not contain control characters", dict(type="evil\nINFO forged line", payload=None)),
+    (ValueError, "queue must not contain control characters", dict(type="t", queue="q\x1b[31m")),
+    (ValueError, "unique_key must not contain control characters", dict(type="t", unique_key="a\x00b")),
     (TypeError, "task type must be a string", dict(type=42, payload=None)),
     (ValueError, "max_attempts must be >= 1, got 0", dict(type="t", max_attempts=0)),
     (ValueError, "max_attempts must be >= 1, got -2", dict(type="t", max_attempts=-2)),
@@ -108,6 +111,15 @@ def test_bad_arguments_to_inspecting_methods(app):
     assert app.cancel("not-an-id") is False
     with pytest.raises(ValueError, match="older_than must be a finite number"):
         app.cleanup(-1)
+
+
+def test_unreachable_postgres_says_why():
+    from tasker import TaskerError
+
+    app = Tasker("postgresql://postgres@127.0.0.1:1/nowhere")
+    with pytest.raises(TaskerError, match="cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/nowhere: .*refused"):
+        app.create("x")
+    app.close()
 
 
 def test_bad_urls():

@@ -215,7 +215,7 @@ async def report(events: Events, attempt: Attempt, outcome: Outcome, value: obje
         log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)
         await events.emit("success", event)
         return
-    headline = (outcome.error or "").split("\n", 1)[0]
+    headline = (outcome.error or "").split("\n", 1)[0] or "interrupted; the attempt does not count"
     level = logging.INFO if outcome.refund_attempt else logging.WARNING
     log.log(level, "task %s %s attempt %d -> %s after %.3fs: %s", task.type, task.id, task.attempts, event.status, event.duration, headline, extra=fields)
     if not outcome.refund_attempt:

@@ -58,6 +58,11 @@ class PostgresStore:
     # -- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
+        try:  # one plain connection first: its error says why (the pool's only says it timed out)
+            probe = await psycopg.AsyncConnection.connect(self.config.target, connect_timeout=CONNECT_TIMEOUT)
+            await probe.close()
+        except psycopg.Error as exc:
+            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {exc}") from exc
         self.pool = AsyncConnectionPool(
             self.config.target,
             min_size=1,
