@@ -1,12 +1,11 @@
 """One heartbeat per worker process, and the rescue of tasks held by dead workers."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from typing import Callable
 
 from ..store.base import Store, WorkerInfo
+from .repeat import repeat
 
 log = logging.getLogger("tasker.worker")
 
@@ -46,17 +45,9 @@ class Heartbeat:
             log.warning("rescued %d task(s) from workers silent for over %.1fs: %s", len(rescued), self.lease, ", ".join(rescued[:10]))
             self.on_rescued(rescued)
 
+    async def step(self) -> None:
+        await self.beat()
+        await self.rescue()
+
     async def run(self) -> None:
-        failing = False
-        while True:
-            try:
-                await self.beat()
-                await self.rescue()
-                if failing:
-                    log.info("heartbeat restored")
-                failing = False
-            except Exception as exc:
-                if not failing:
-                    log.warning("heartbeat failed (%s); will keep trying", exc)
-                failing = True
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))
+        await repeat(self.step, self.interval, "heartbeat")

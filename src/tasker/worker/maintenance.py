@@ -1,15 +1,11 @@
 """Turning due ticks of recurring series into tasks, on every worker."""
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
 import time
 
 from ..series import LOOKAHEAD, plan_ticks
 from ..store.base import Store
-
-log = logging.getLogger("tasker.worker")
+from .repeat import repeat
 
 
 async def materialize(store: Store, lookahead: float = LOOKAHEAD) -> int:
@@ -30,13 +26,4 @@ class Maintenance:
         self.interval = interval
 
     async def run(self) -> None:
-        failing = False
-        while True:
-            try:
-                await materialize(self.store)
-                failing = False
-            except Exception as exc:
-                if not failing:
-                    log.warning("could not enqueue recurring tasks (%s); will keep trying", exc)
-                failing = True
-            await asyncio.sleep(self.interval * random.uniform(0.8, 1.2))
+        await repeat(lambda: materialize(self.store), self.interval, "enqueueing recurring tasks")

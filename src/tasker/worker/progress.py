@@ -1,14 +1,11 @@
 """Writing handlers' progress reports while they run, batched and fenced."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Callable, Iterable
 
 from ..store.base import Store
 from .executor import Attempt
-
-log = logging.getLogger("tasker.worker")
+from .repeat import repeat
 
 
 class ProgressWriter:
@@ -30,9 +27,5 @@ class ProgressWriter:
             await self.store.save_progress(items)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception as exc:  # progress is best effort; the outcome carries the last one
-                log.warning("could not save progress (%s)", exc)
+        # Best effort: the outcome carries the last report anyway.
+        await repeat(self.flush, self.interval, "saving progress")
