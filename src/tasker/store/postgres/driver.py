@@ -154,7 +154,8 @@ class PostgresStore:
             return await _insert_on(_adapt(connection), self.q, tasks)
         assert self.pool is not None
         async with self.pool.connection() as conn:
-            if any(t.unique_key or t.depends_on for t in tasks) or len(tasks) > 1:
+            # One INSERT statement is atomic by itself; look-ups and links need a transaction.
+            if any(t.unique_key or t.depends_on for t in tasks):
                 async with conn.transaction():
                     return await _insert_on(conn, self.q, tasks)
             return await _insert_on(conn, self.q, tasks)
