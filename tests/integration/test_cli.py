@@ -160,7 +160,7 @@ def test_stats_json_and_table(app, store_url):
         (["enqueue", "x", "--run-at", "next tuesday"], "ISO 8601"),
         (["show", "01a20400-0000-7000-8000-000000000000"], "no task with id"),
         (["show", "not-an-id"], "no task with id"),
-        (["cancel", "not-an-id"], "no task with id"),
+        (["cancel", "not-an-id"], "no task or series with id"),
         (["list", "--status", "bogus"], "--status"),
         (["cleanup", "--older-than", "-5"], "--older-than"),
     ],
@@ -197,12 +197,19 @@ def test_control_characters_are_escaped_on_a_terminal(tmp_path):
     url = f"sqlite:///{tmp_path / 'tasks.db'}"
     with Tasker(url) as app:
         app.migrate()
-        task_id = app.create("evil\x1b[31mRED\u202e", {"e": "[bold]x[/bold]"})
+
+        @app.handler(max_attempts=1)
+        def evil(payload):
+            raise RuntimeError("evil\x1b[31mRED\u202e")
+
+        task_id = app.create("evil", {"e": "[bold]x[/bold]\u202e"})
+        app.process_queue()
     env = {"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "200"}
     for args in (["list"], ["show", task_id]):
         output = run_process(*args, "--url", url, cwd=tmp_path, env=env).stdout
         assert "\x1b[31mRED" not in output and "\u202e" not in output
-        assert "evil\\x1b[31mRED\\u202e" in output and "[bold]x[/bold]" in output
+        assert "[bold]x[/bold]\\u202e" in output
+    assert "evil\\x1b[31mRED\\u202e" in run_process("show", task_id, "--url", url, cwd=tmp_path, env=env).stdout
 
 
 # -- help and python -m ------------------------------------------------------------------
