@@ -599,3 +599,55 @@ def demo(url: str | None) -> None:
 
     if not run_demo(store_url(url)[0], stdout()):
         raise UserError("the demo tasks did not all finish in time")
+
+
+# -- dashboard ---------------------------------------------------------------------
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port to listen on.")
+@click.option("--token", envvar="TASKER_DASHBOARD_TOKEN", metavar="T",
+              help="Required from every client (API: Authorization: Bearer T; browsers sign in with it) "
+                   "[env: TASKER_DASHBOARD_TOKEN, preferred: arguments show in `ps`]. Without one only loopback clients are served.")
+@click.option("--app", "app_path", metavar="MODULE:ATTR", help="Serve this Tasker app, so /api/tasks/cron passes run its handlers.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default="info", show_default=True)
+@url_option
+def dashboard(host: str, port: int, token: str | None, app_path: str | None, log_level: str, url: str | None) -> None:
+    """Serve the web dashboard, JSON API (/api), cron endpoints and /metrics.
+
+    Listening beyond loopback with no token makes one up and prints it. The cron
+    endpoints take TASKER_CRON_SECRET from the environment; unset, they refuse every call.
+
+    \b
+    Example:
+      tasker dashboard --url postgresql://app@127.0.0.1/app --port 8080
+      TASKER_DASHBOARD_TOKEN=... tasker dashboard --host 0.0.0.0 --app myapp.tasks:app
+    """
+    import secrets
+
+    import uvicorn
+
+    from .web import create_app
+
+    url, explicit = store_url(url)
+    if app_path:
+        if explicit:
+            os.environ["TASKER_URL"] = url
+        app = load_app(app_path)
+    else:
+        app = Tasker(url)
+    app.stats()  # fail now, with a clear message, if the store is unreachable or not migrated
+    out = stderr()
+    if not token and host not in LOOPBACK_HOSTS:
+        token = secrets.token_urlsafe(24)
+        out.print(text(f"no --token given while listening on {host}: generated one for this run: {token}"), style="yellow")
+    shown = f"[{host}]" if ":" in host else host
+    out.print(text(f"Tasker dashboard for {describe_store(app.config)} on http://{shown}:{port}/"
+                   + (" (sign in with the token)" if token else " (loopback clients only)")))
+    try:
+        uvicorn.run(create_app(app, token=token or None), host=host, port=port, log_level=log_level.lower())
+    finally:
+        app.close()

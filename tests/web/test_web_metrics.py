@@ -1,0 +1,54 @@
+"""/metrics: Prometheus text read from the store at each scrape."""
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+from webtools import BEARER, TOKEN
+
+
+def scrape(client, **kwargs) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", **kwargs)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(response.text) for s in family.samples}
+
+
+def test_metrics_from_the_store(local, app):
+    @app.handler("ok")
+    def ok(payload):
+        return None
+
+    @app.handler("boom", max_attempts=1)
+    def boom(payload):
+        raise RuntimeError("no")
+
+    for _ in range(3):
+        app.create("ok", queue="q1")
+    app.create("boom", queue="q1")
+    app.create("waiting", queue='we"ird\\queue')       # label escaping
+    app.create("later", queue="q2", delay=3600)
+    app.process_queue()
+    app.pause_queue("q2")
+
+    samples = scrape(local)
+    assert samples[("tasker_tasks", (("queue", "q1"), ("status", "succeeded")))] == 3
+    assert samples[("tasker_tasks", (("queue", "q1"), ("status", "failed")))] == 1
+    assert samples[("tasker_tasks", (("queue", 'we"ird\\queue'), ("status", "queued")))] == 1
+    assert samples[("tasker_tasks_processed_total", (("queue", "q1"),))] == 4
+    assert samples[("tasker_tasks_failed_total", (("queue", "q1"),))] == 1
+    assert samples[("tasker_queue_paused", (("queue", "q2"),))] == 1
+    assert samples[("tasker_queue_paused", (("queue", "q1"),))] == 0
+    assert samples[("tasker_queue_oldest_due_age_seconds", (("queue", 'we"ird\\queue'),))] >= 0
+    assert ("tasker_queue_oldest_due_age_seconds", (("queue", "q2"),)) not in samples   # not due yet
+    runs = samples[("tasker_task_run_seconds_count", (("queue", "q1"), ("status", "succeeded")))]
+    assert runs == 3
+    assert samples[("tasker_task_run_seconds_bucket", (("le", "+Inf"), ("queue", "q1"), ("status", "succeeded")))] == 3
+    assert samples[("tasker_task_queue_wait_seconds_count", (("queue", "q1"),))] == 4
+    assert samples[("tasker_workers", ())] == 0
+
+
+def test_metrics_use_the_api_auth(make_client):
+    client = make_client(remote=True, token=TOKEN)
+    assert client.get("/metrics").status_code == 401
+    scrape(client, headers=BEARER)
+    assert make_client(remote=True).get("/metrics").status_code == 403
