@@ -506,10 +506,8 @@ class Tasker:
             await store.close()
 
     async def aclose(self) -> None:
-        """Close the connections this event loop uses (and the private loop's)."""
+        """Close the connections this event loop uses (``close()`` closes the sync API's)."""
         await self._close_loop_store()
-        if self._loop.loop is not None and self._loop.loop in self._stores:
-            await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         """Close connections and stop the private loop thread."""

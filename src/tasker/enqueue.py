@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,10 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_QUEUE = "default"
 DEFAULT_PRIORITY = 0
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+EARLIEST_EPOCH = -62135596800.0     # 0001-01-01T00:00:00Z
+LATEST_EPOCH = 253402300799.0       # 9999-12-31T23:59:59Z
+MAX_DELAY = 1e10
+ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass(frozen=True)
@@ -101,12 +106,32 @@ def epoch_of(when: Any, what: str = "run_at") -> float:
         raise TypeError(f"{what} must be a datetime or epoch seconds, not {type(when).__name__}")
     if not math.isfinite(when):
         raise ValueError(f"{what} must be finite, got {when!r}")
+    if not EARLIEST_EPOCH <= when <= LATEST_EPOCH:
+        raise ValueError(f"{what} must fall between the years 1 and 9999, got {when!r} epoch seconds")
     return float(when)
+
+
+def check_delay(delay: Any) -> float:
+    seconds = seconds_of(delay, "delay")
+    if seconds > MAX_DELAY:
+        raise ValueError(f"delay must be at most {MAX_DELAY:g} seconds (about 300 years), got {seconds:g}")
+    return seconds
+
+
+def check_json_text(text: str, what: str) -> int:
+    """Refuse what one of the stores cannot keep, on both (PostgreSQL's jsonb has no NUL);
+    returns the size in bytes."""
+    if ESCAPED_NUL.search(text):
+        raise ValueError(f"{what} contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} contains a lone surrogate, which is not valid Unicode text") from None
 
 
 def check_payload(payload: Any, limit: int) -> str:
     text = to_json(payload, "payload")
-    size = len(text.encode("utf-8"))
+    size = check_json_text(text, "payload")
     if size > limit:
         raise ValueError(f"payload is {size} bytes as JSON; the limit is {limit} bytes")
     return text
@@ -118,7 +143,7 @@ def check_meta(meta: Any, limit: int) -> str | None:
     if not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a JSON object (a dict), not {type(meta).__name__}")
     text = to_json(dict(meta), "meta")
-    if len(text.encode("utf-8")) > limit:
+    if check_json_text(text, "meta") > limit:
         raise ValueError(f"meta is larger than the limit of {limit} bytes")
     return text
 
@@ -165,7 +190,7 @@ def build_new_task(
         queue=check_name(defaults.queue if queue is None else queue, "queue"),
         priority=check_int(defaults.priority if priority is None else priority, "priority", *PRIORITY_RANGE),
         run_at=None if run_at is None else epoch_of(run_at),
-        delay=0.0 if delay is None else seconds_of(delay, "delay"),
+        delay=0.0 if delay is None else check_delay(delay),
         max_attempts=check_int(defaults.max_attempts if max_attempts is None else max_attempts, "max_attempts", 1, 10_000),
         timeout=check_timeout(defaults.timeout if timeout is None else timeout),
         retry_delay=defaults.retry_delay if retry_delay is None else seconds_of(retry_delay),

@@ -87,10 +87,7 @@ def _store_label(tasker: Tasker) -> str:
 
 async def _close_loop_store(tasker: Tasker) -> None:
     """Close the connections this event loop opened, leaving the caller's own Tasker usable."""
-    # Tasker.aclose() also stops the private sync loop; only this loop's store is ours to close.
-    close = getattr(tasker, "aclose_loop", None) or getattr(tasker, "_close_loop_store", None)
-    if close is not None:
-        await close()
+    await tasker.aclose()
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
