@@ -115,3 +115,33 @@ def test_activity(app):
     assert 25 < activity["oldest_queued_age"]["slow"] < 60
     assert len(activity["recent"]) == 5
     assert all(run >= 0 and wait >= 0 for _queue, _status, run, wait in activity["recent"])
+
+
+def test_each_failed_attempt_keeps_its_error(app):
+    @app.handler(max_attempts=3, retry_delay=0)
+    def flaky(payload, ctx):
+        if ctx.attempt < 3:
+            raise ValueError(f"attempt {ctx.attempt} broke")
+        return "ok"
+
+    task_id = app.create("flaky")
+    for _ in range(3):
+        app.process_queue()
+    task = app.get(task_id)
+    assert task.status is TaskStatus.SUCCEEDED
+    assert [e["attempt"] for e in task.errors] == [1, 2]
+    assert task.errors[0]["error"].startswith("ValueError: attempt 1 broke") and "Traceback" in task.errors[0]["error"]
+    assert task.errors[0]["at"] <= task.errors[1]["at"] <= task.finished_at
+
+
+def test_attempt_history_keeps_the_most_recent_twenty(app):
+    @app.handler(max_attempts=25, retry_delay=0)
+    def hopeless(payload, ctx):
+        raise RuntimeError(f"try {ctx.attempt}")
+
+    task_id = app.create("hopeless")
+    while app.process_queue().claimed:
+        pass
+    task = app.get(task_id)
+    assert task.status is TaskStatus.FAILED and task.attempts == 25
+    assert [e["attempt"] for e in task.errors] == list(range(6, 26))

@@ -21,6 +21,11 @@ def as_utc(value: datetime | float | None) -> datetime | None:
     return datetime.fromtimestamp(value, timezone.utc)
 
 
+def instant(value: str | float) -> datetime | None:
+    """A time inside JSON: ISO 8601 text from PostgreSQL, epoch seconds from SQLite."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def as_json(value: Any) -> Any:
     """SQLite keeps JSON as text; psycopg has already decoded jsonb."""
     return json.loads(value) if isinstance(value, str) else value
@@ -53,6 +58,7 @@ def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
         fire_time=as_utc(row["fire_time"]),
         progress=decode(row["progress"]),
         pending_dependencies=row["pending_deps"],
+        errors=[{**e, "at": instant(e["at"])} for e in decode(row["errors"])],
     )
 
 

@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import TaskerError
 from ..ids import new_id
 from ..outcome import decide
 from ..store.base import ClaimedTask, Store, WorkerInfo
@@ -17,10 +18,14 @@ from .events import Events
 from .executor import Attempt, make_context, run_attempt
 from .heartbeat import Heartbeat
 from .maintenance import materialize
+from .repeat import cancel_and_wait
 from .worker import report, with_progress
 
 if TYPE_CHECKING:
     from ..handlers import Handler
+
+
+FLUSH_PATIENCE = 30.0  # seconds a pass waits for its outcomes to be written through an outage
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,14 @@ async def process_queue(
     beating = asyncio.create_task(heartbeat.run())
     try:
         claimed = await store.claim_tasks(info.id, list(handlers), None, batch_size)
-        statuses = await _run_all(store, handlers, events, threads, claimed, concurrency)
+        statuses = await _run_all(store, handlers, events, threads, claimed, concurrency, lease)
     finally:
-        beating.cancel()
-        await asyncio.gather(beating, return_exceptions=True)
+        await cancel_and_wait(beating)
         await store.unregister_worker(info.id)
     return _summarize(len(claimed), statuses)
 
 
-async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, claimed: list[ClaimedTask], concurrency: int) -> list[Any]:
+async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, claimed: list[ClaimedTask], concurrency: int, lease: float) -> list[Any]:
     completer = Completer(store)
     writing = asyncio.create_task(completer.run())
     gate = asyncio.Semaphore(concurrency)
@@ -96,10 +100,12 @@ async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events,
 
     try:
         statuses = await asyncio.gather(*(one(task) for task in claimed))
-        await completer.flush()
+        patience = max(lease, FLUSH_PATIENCE)
+        if not await completer.flush(timeout=patience):
+            # Left running, these tasks are rescued once the lease runs out; a cron tick should not hang.
+            raise TaskerError(f"could not record every outcome within {patience:g}s; see the log")
     finally:
-        writing.cancel()
-        await asyncio.gather(writing, return_exceptions=True)
+        await cancel_and_wait(writing)
     return statuses
 
 

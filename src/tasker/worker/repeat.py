@@ -29,3 +29,18 @@ async def repeat(step: Callable[[], Awaitable[None]], interval: float, duty: str
                 log.warning("%s failed (%s); will keep trying", duty, exc)
             failing = True
         await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+
+
+async def cancel_and_wait(*tasks: asyncio.Task) -> None:
+    """Cancel background tasks and wait until they are done.
+
+    Cancels again until each one ends: on Python 3.11 a cancellation that
+    lands just as an inner ``asyncio.wait_for`` completes can be swallowed
+    (psycopg's pool waits that way), which would leave a loop running forever.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _done, pending = await asyncio.wait(pending, timeout=0.1)
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -22,6 +22,7 @@ from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .maintenance import Maintenance
 from .progress import ProgressWriter
+from .repeat import cancel_and_wait
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -109,9 +110,7 @@ class Worker:
         finally:
             if listener is not None:
                 await listener.stop()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await cancel_and_wait(*background)
             await self._unregister()
             self.threads.shutdown(wait=False, cancel_futures=True)
             log.info("worker %s stopped", self.info.id)

@@ -16,6 +16,7 @@ from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
 from ...task import Task, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
+from ...worker.repeat import cancel_and_wait
 from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
@@ -412,8 +413,7 @@ class PgListener:
 
     async def stop(self) -> None:
         if self.task:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+            await cancel_and_wait(self.task)
 
     async def _run(self) -> None:
         backoff = 0.1

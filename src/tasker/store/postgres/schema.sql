@@ -29,7 +29,8 @@ CREATE TABLE {schema}.tasks (
     fire_time        timestamptz,
     pending_deps     integer NOT NULL DEFAULT 0,
     has_dependents   boolean NOT NULL DEFAULT false,
-    progress         jsonb
+    progress         jsonb,
+    errors           jsonb NOT NULL DEFAULT '[]'
 );
 
 -- The hot query: due tasks in priority order.
@@ -144,3 +145,11 @@ CREATE TRIGGER tasks_settle_dependents AFTER UPDATE OF status ON {schema}.tasks
     WHEN (NEW.has_dependents AND OLD.status IS DISTINCT FROM NEW.status
           AND NEW.status IN ('succeeded', 'failed', 'cancelled'))
     EXECUTE FUNCTION {schema}.settle_dependents({channel});
+
+-- Each failed attempt's error, newest last (the most recent 20), for operators.
+CREATE FUNCTION {schema}.keep_recent_errors(errors jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_agg(e ORDER BY n), '[]')
+    FROM jsonb_array_elements(errors) WITH ORDINALITY AS a(e, n)
+    WHERE n > jsonb_array_length(errors) - 20
+$$;

@@ -28,7 +28,8 @@ CREATE TABLE tasks (
     fire_time        REAL,
     pending_deps     INTEGER NOT NULL DEFAULT 0,
     has_dependents   INTEGER NOT NULL DEFAULT 0,
-    progress         TEXT
+    progress         TEXT,
+    errors           TEXT NOT NULL DEFAULT '[]'
 );
 
 CREATE INDEX tasks_due_idx ON tasks (priority DESC, run_at, id) WHERE status = 'queued' AND pending_deps = 0;

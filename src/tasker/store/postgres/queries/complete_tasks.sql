@@ -5,6 +5,9 @@ SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelle
     result = v.result::jsonb,
     progress = coalesce(v.progress::jsonb, t.progress),
     last_error = coalesce(v.error, t.last_error),
+    errors = CASE WHEN v.error IS NULL OR v.status = 'succeeded' THEN t.errors
+                  ELSE {schema}.keep_recent_errors(t.errors || jsonb_build_array(jsonb_build_object(
+                           'attempt', t.attempts, 'at', now(), 'error', v.error))) END,
     attempts = t.attempts - v.refund,
     run_at = CASE WHEN v.status = 'queued' THEN now() + make_interval(secs => v.retry_in) ELSE t.run_at END,
     finished_at = CASE WHEN v.status = 'queued' AND NOT t.cancel_requested THEN NULL ELSE now() END,

@@ -16,6 +16,9 @@ SET status = CASE WHEN t.cancel_requested THEN 'cancelled'
                   ELSE 'queued' END,
     last_error = 'WorkerLost: worker ' || coalesce(lost.worker_id::text, '?')
                  || ' stopped heartbeating during attempt ' || t.attempts,
+    errors = {schema}.keep_recent_errors(t.errors || jsonb_build_array(jsonb_build_object(
+        'attempt', t.attempts, 'at', now(),
+        'error', 'WorkerLost: worker ' || coalesce(lost.worker_id::text, '?') || ' stopped heartbeating'))),
     finished_at = CASE WHEN t.cancel_requested OR t.attempts >= t.max_attempts THEN now() END,
     run_at = now(),
     worker_id = NULL,

@@ -4,6 +4,11 @@ SET status = CASE WHEN :status = 'queued' AND cancel_requested THEN 'cancelled' 
     result = :result,
     progress = coalesce(:progress, progress),
     last_error = coalesce(:error, last_error),
+    errors = CASE WHEN :error IS NULL OR :status = 'succeeded' THEN errors
+                  ELSE (SELECT json_group_array(json(value)) FROM (SELECT key, value FROM (
+                           SELECT key, value FROM json_each(json_insert(errors, '$[#]', json_object(
+                               'attempt', attempts, 'at', :now, 'error', :error)))
+                           ORDER BY key DESC LIMIT 20) ORDER BY key)) END,
     attempts = attempts - :refund,
     run_at = CASE WHEN :status = 'queued' THEN :now + :retry_in ELSE run_at END,
     finished_at = CASE WHEN :status = 'queued' AND NOT cancel_requested THEN NULL ELSE :now END,

@@ -6,6 +6,11 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled'
                   ELSE 'queued' END,
     last_error = 'WorkerLost: worker ' || coalesce(worker_id, '?')
                  || ' stopped heartbeating during attempt ' || attempts,
+    errors = (SELECT json_group_array(json(value)) FROM (SELECT key, value FROM (
+                  SELECT key, value FROM json_each(json_insert(errors, '$[#]', json_object(
+                      'attempt', attempts, 'at', :now,
+                      'error', 'WorkerLost: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating')))
+                  ORDER BY key DESC LIMIT 20) ORDER BY key)),
     finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN :now END,
     run_at = :now,
     worker_id = NULL,
