@@ -63,7 +63,8 @@ def test_task_detail_shows_everything(local, populated, app):
         assert f"<b>{label}</b>" in done
     failed = local.get(f"/tasks/{populated['failed']}").text
     assert "ValueError: bad input &lt;b&gt;" in failed and "Traceback (most recent call last)" in failed
-    assert "2 of 2" in failed and "keeps only the latest attempt" in failed
+    assert "Attempt 1" in failed and "Attempt 2" in failed, "each failed attempt's error"
+    assert failed.index("Attempt 2") < failed.index("Attempt 1"), "newest first"
     assert "Retry" in failed and ">Cancel<" not in failed
     queued = local.get(f"/tasks/{populated['queued']}").text
     assert ">Run now<" in queued and ">Cancel<" in queued

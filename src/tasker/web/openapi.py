@@ -69,7 +69,7 @@ TASK = {
         "created_at": {"type": "string", "format": "date-time"},
         "started_at": NULLABLE_TIME,
         "finished_at": NULLABLE_TIME,
-        "last_error": {**NULLABLE_STRING, "description": "The last attempt's error with its traceback (earlier attempts' errors are not kept)"},
+        "last_error": {**NULLABLE_STRING, "description": "The last attempt's error with its traceback (every failed attempt's is in errors)"},
         "result": {"description": "The handler's return value once succeeded"},
         "unique_key": NULLABLE_STRING,
         "meta": {"type": "object", "nullable": True},
