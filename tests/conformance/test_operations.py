@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 from tasker import TaskStatus
 from polling import wait_until
@@ -145,3 +146,16 @@ def test_attempt_history_keeps_the_most_recent_twenty(app):
     task = app.get(task_id)
     assert task.status is TaskStatus.FAILED and task.attempts == 25
     assert [e["attempt"] for e in task.errors] == list(range(6, 26))
+
+
+def test_started_at_is_when_the_handler_started_not_the_claim(app):
+    @app.handler()
+    def nap(payload):
+        time.sleep(0.2)
+
+    app.concurrency = 1
+    first, second = app.create("nap", 1), app.create("nap", 2)
+    app.process_queue()  # claims both at once; the second waits for the only slot
+    a, b = app.get(first), app.get(second)
+    assert b.started_at >= a.finished_at - timedelta(milliseconds=50)
+    assert all(timedelta(seconds=0.19) <= t.finished_at - t.started_at < timedelta(seconds=1) for t in (a, b))

@@ -43,6 +43,7 @@ class Outcome:
     retry_in: float = 0.0         # for queued: seconds from the store's now
     refund_attempt: bool = False  # queued without using up the attempt (shutdown, snooze)
     progress_json: str | None = None  # the handler's last progress report, if any
+    duration: float | None = None     # seconds the handler ran: started_at becomes finish - duration
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .executor import Attempt, make_context, run_attempt
 from .heartbeat import Heartbeat
 from .maintenance import materialize
 from .repeat import cancel_and_wait
-from .worker import report, with_progress
+from .worker import report, with_attempt_details
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -93,7 +93,7 @@ async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events,
         async with gate:
             attempt = Attempt(task, handlers[task.type], make_context(task))
             finished = await run_attempt(attempt, threads)
-        outcome = with_progress(decide(task, finished, attempt.handler.retry_policy), attempt)
+        outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
         completer.submit(outcome)
         await report(events, attempt, outcome, finished.value)
         return outcome.status, outcome.refund_attempt

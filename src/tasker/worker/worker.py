@@ -167,7 +167,7 @@ class Worker:
             finished = await run_attempt(attempt, self.threads)
         finally:
             self.fetcher.slot_freed(task.queue)
-        outcome = with_progress(decide(task, finished, attempt.handler.retry_policy), attempt)
+        outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
         if self.running.pop(task.id, None) is not None:
             self.completer.submit(outcome)
         await report(self.events, attempt, outcome, finished.value)
@@ -198,11 +198,10 @@ class Worker:
         self.fetcher.wake.set()
 
 
-def with_progress(outcome: Outcome, attempt: Attempt) -> Outcome:
-    """The last progress report travels with the outcome, so it is never lost to the batching."""
-    if attempt.ctx.progress_json is None:
-        return outcome
-    return dataclasses.replace(outcome, progress_json=attempt.ctx.progress_json)
+def with_attempt_details(outcome: Outcome, attempt: Attempt) -> Outcome:
+    """The attempt's run time and last progress report travel with the outcome
+    (so batching loses neither)."""
+    return dataclasses.replace(outcome, progress_json=attempt.ctx.progress_json, duration=attempt.elapsed)
 
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:

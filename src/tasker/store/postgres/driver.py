@@ -207,6 +207,7 @@ class PostgresStore:
             "retry_ins": [o.retry_in for o in outcomes],
             "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
             "progress": [o.progress_json for o in outcomes],
+            "durations": [o.duration for o in outcomes],
         }
         return [row[0] for row in await self._rows("complete_tasks", params)]
 

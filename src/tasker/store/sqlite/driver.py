@@ -300,7 +300,7 @@ class SqliteStore:
                 params = {
                     "id": o.task_id, "token": o.claim_token, "status": o.status.value, "result": o.result_json,
                     "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
-                    "progress": o.progress_json,
+                    "progress": o.progress_json, "duration": o.duration,
                 }
                 if conn.execute(self.q["complete_task"], params).fetchall():
                     done.append(o.task_id)

@@ -9,13 +9,16 @@ SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelle
                   ELSE {schema}.keep_recent_errors(t.errors || jsonb_build_array(jsonb_build_object(
                            'attempt', t.attempts, 'at', now(), 'error', v.error))) END,
     attempts = t.attempts - v.refund,
+    -- The handler's own start, not the claim: a claimed task may wait for a slot.
+    started_at = CASE WHEN v.duration IS NULL THEN t.started_at ELSE now() - make_interval(secs => v.duration) END,
     run_at = CASE WHEN v.status = 'queued' THEN now() + make_interval(secs => v.retry_in) ELSE t.run_at END,
     finished_at = CASE WHEN v.status = 'queued' AND NOT t.cancel_requested THEN NULL ELSE now() END,
     worker_id = NULL,
     claim_token = NULL
 FROM unnest(
     %(ids)s::uuid[], %(tokens)s::uuid[], %(statuses)s::text[], %(results)s::text[],
-    %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[], %(progress)s::text[]
-) AS v(id, token, status, result, error, retry_in, refund, progress)
+    %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[], %(progress)s::text[],
+    %(durations)s::float8[]
+) AS v(id, token, status, result, error, retry_in, refund, progress, duration)
 WHERE t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
 RETURNING t.id::text

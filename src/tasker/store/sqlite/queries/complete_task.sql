@@ -10,6 +10,8 @@ SET status = CASE WHEN :status = 'queued' AND cancel_requested THEN 'cancelled' 
                                'attempt', attempts, 'at', :now, 'error', :error)))
                            ORDER BY key DESC LIMIT 20) ORDER BY key)) END,
     attempts = attempts - :refund,
+    -- The handler's own start, not the claim: a claimed task may wait for a slot.
+    started_at = CASE WHEN :duration IS NULL THEN started_at ELSE :now - :duration END,
     run_at = CASE WHEN :status = 'queued' THEN :now + :retry_in ELSE run_at END,
     finished_at = CASE WHEN :status = 'queued' AND NOT cancel_requested THEN NULL ELSE :now END,
     worker_id = NULL,
