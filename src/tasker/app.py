@@ -57,6 +57,8 @@ class Tasker:
         self._threads: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._workers: set[Worker] = set()
+        self._starting = 0                   # workers between arun_worker() and running
+        self._early_stops: list[bool] = []   # stop requests that arrived meanwhile
         self._periodics: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._declared: set[Store] = set()
 
@@ -456,10 +458,18 @@ class Tasker:
 
         Options: ``lease``, ``heartbeat_interval``, ``poll_interval``, ``grace_period`` (seconds).
         """
-        store = await self._store()
-        await self._declare_periodics(store)
-        worker = self._worker(store, concurrency, queues, dict(options))
+        self._starting += 1
+        try:
+            store = await self._store()
+            await self._declare_periodics(store)
+            worker = self._worker(store, concurrency, queues, dict(options))
+        finally:
+            self._starting -= 1
         self._workers.add(worker)
+        for now in self._early_stops:  # a signal that came while the worker was starting
+            worker.stop(now=now)
+        if not self._starting:
+            self._early_stops.clear()
         running = asyncio.ensure_future(worker.run())
         try:
             await asyncio.shield(running)
@@ -494,6 +504,8 @@ class Tasker:
 
     def stop_workers(self, now: bool = False) -> None:
         """Ask this process's workers to stop (what SIGTERM does); a second call stops at once."""
+        if self._starting:
+            self._early_stops.append(now)
         for worker in list(self._workers):
             worker.stop(now=now)
 

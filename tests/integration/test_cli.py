@@ -290,7 +290,7 @@ def test_worker_processes_tasks_and_stops_on_sigterm(app, store_url, tmp_path):
     assert proc.returncode == 0, stderr
     assert [app.get(i).result for i in ids] == [0, 2, 4, 6, 8]
     assert "stopped" in stderr and "INFO" in stderr and "warning: --url" not in stderr
-    assert "still running: tasker-handler" in stderr
+    # The stuck handler ran on a daemon thread: the process exited anyway (communicate returned).
     wait_until(lambda: app.get(hung).status is TaskStatus.QUEUED, timeout=10, message="hung task handed back")
 
 

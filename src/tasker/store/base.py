@@ -47,6 +47,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class HeldClaim:
+    """A running task the store says a worker holds (from its heartbeat)."""
+
+    id: str
+    claim_token: str
+    cancel_requested: bool
+    age: float            # seconds since it was claimed
+
+
+@dataclass(frozen=True)
 class WorkerInfo:
     id: str
     hostname: str
@@ -114,7 +124,7 @@ class Store(Protocol):
     async def materialize_schedules(self, now: float, lookahead: float, plan: "TickPlanner") -> int: ...
 
     # workers
-    async def heartbeat(self, worker: WorkerInfo) -> list[str]: ...
+    async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]: ...
     async def unregister_worker(self, worker_id: str) -> None: ...
     async def rescue_tasks(self, lease: float) -> list[str]: ...
     async def now(self) -> float: ...

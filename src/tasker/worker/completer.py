@@ -22,6 +22,11 @@ class Completer:
         self.idle = asyncio.Event()
         self.idle.set()
         self.stale = 0  # outcomes refused by the claim fence (the task was rescued meanwhile)
+        self.writing: list[Outcome] = []
+
+    def tokens(self) -> set[str]:
+        """Claim tokens of outcomes not yet written (their tasks still show running)."""
+        return {o.claim_token for o in self.pending} | {o.claim_token for o in self.writing}
 
     def submit(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
@@ -34,7 +39,9 @@ class Completer:
             self.wake.clear()
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                self.writing = batch
                 await self._write(batch)
+                self.writing = []
             self.idle.set()
 
     async def flush(self, timeout: float | None = None) -> bool:
@@ -58,4 +65,5 @@ class Completer:
         for outcome in batch:
             if outcome.task_id not in applied:
                 self.stale += 1
-                log.warning("outcome of task %s discarded: the task was rescued from this worker", outcome.task_id)
+                # Also seen when a write committed but its answer was lost and the retry found nothing to change.
+                log.warning("outcome of task %s not applied: the claim no longer holds (rescued, or already written)", outcome.task_id)

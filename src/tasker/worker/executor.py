@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -13,10 +14,15 @@ from ..outcome import Ending, Finished
 from ..store.base import ClaimedTask
 from .isolation import child_context, run_in_process
 
+log = logging.getLogger("tasker.worker")
+
 # Why an attempt was interrupted, as recorded in ctx.cancel_reason.
 CANCEL = "cancelled"
 SHUTDOWN = "shutdown"
 TIMEOUT = "timeout"
+LOST = "lost"          # the claim was rescued from this worker: another run owns the task now
+# After its timeout, how long a sync handler's thread may take to notice ctx.cancelled.
+SYNC_GRACE = 10.0
 
 
 class Snooze(Exception):
@@ -51,17 +57,14 @@ class Attempt:
     started: float = field(default_factory=time.monotonic)
     inner: asyncio.Future | None = None
 
-    def interrupt(self, reason: str) -> None:
-        """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``.
+    lost: bool = False
 
-        A sync handler cancelled by request keeps its slot until it returns, so
-        that its cleanup runs; on timeout or shutdown the attempt is abandoned
-        to its thread (a thread cannot be killed).
-        """
+    def interrupt(self, reason: str) -> None:
+        """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``
+        (a process-isolated one is killed). A sync handler keeps its slot until
+        its thread returns, so that no second run of the task overlaps it."""
         self.ctx.request_cancel(reason)
-        if self.inner is None or self.inner.done():
-            return
-        if self.handler.is_async or reason != CANCEL:
+        if self.handler.is_async and self.inner is not None and not self.inner.done():
             self.inner.cancel()
 
     @property
@@ -96,17 +99,23 @@ async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
     done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.task.timeout)
     if not done:
         attempt.interrupt(TIMEOUT)
-        await _settle(attempt.inner)
+        await _settle(attempt)
         return Finished(Ending.TIMED_OUT)
     return _ending(attempt)
 
 
-async def _settle(inner: asyncio.Future) -> None:
-    """Let a cancelled async handler run its ``finally`` blocks (bounded)."""
-    try:
-        await asyncio.wait_for(asyncio.shield(inner), timeout=1.0)
-    except BaseException:
-        pass
+async def _settle(attempt: Attempt) -> None:
+    """Let a cancelled handler finish (async: its ``finally`` blocks; sync: notice
+    ``ctx.cancelled``), bounded, so a retry does not overlap it."""
+    assert attempt.inner is not None
+    grace = 1.0 if attempt.handler.is_async else SYNC_GRACE
+    done, _ = await asyncio.wait({attempt.inner}, timeout=grace)
+    if not done:
+        log.error(
+            "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "
+            "a retry may overlap it (use isolation='process' for such code)",
+            attempt.task.id, attempt.task.type, grace,
+        )
 
 
 def _ending(attempt: Attempt) -> Finished:
@@ -131,6 +140,6 @@ def _ending(attempt: Attempt) -> Finished:
 def _interrupted(reason: str | None, error: BaseException | None = None) -> Finished:
     if reason == TIMEOUT:
         return Finished(Ending.TIMED_OUT)
-    if reason == SHUTDOWN:
+    if reason in (SHUTDOWN, LOST):
         return Finished(Ending.INTERRUPTED)
     return Finished(Ending.CANCELLED, error=error if isinstance(error, CancelledByRequest) else None)

@@ -79,6 +79,7 @@ class Fetcher:
         self.on_drained = on_drained
         self.wake = asyncio.Event()
         self.stopping = False
+        self.claiming = False   # a claim statement is on its way: its rows may not be started yet
 
     def hint(self, wakeup: Wakeup) -> None:
         if self.slots.names is None or wakeup.queue is None or wakeup.queue in self.slots.names:
@@ -116,7 +117,11 @@ class Fetcher:
         for queues, limit in plan:
             if self.stopping:
                 return False
-            claimed = await self.store.claim_tasks(self.worker_id, self.types, queues, limit)
+            self.claiming = True
+            try:
+                claimed = await self.store.claim_tasks(self.worker_id, self.types, queues, limit)
+            finally:
+                self.claiming = False
             for task in claimed:
                 self.slots.take(task.queue)
                 self.start(task)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable
 
-from ..store.base import Store, WorkerInfo
+from ..store.base import HeldClaim, Store, WorkerInfo
 from .repeat import repeat
 
 log = logging.getLogger("tasker.worker")
@@ -24,22 +25,36 @@ class Heartbeat:
         worker: WorkerInfo,
         interval: float,
         lease: float,
-        on_cancel_requests: Callable[[list[str]], None],
+        on_claims: Callable[[list[HeldClaim], float], None],
         on_rescued: Callable[[list[str]], None],
     ):
         self.store = store
         self.worker = worker
         self.interval = interval
         self.lease = lease
-        self.on_cancel_requests = on_cancel_requests
+        self.on_claims = on_claims
         self.on_rescued = on_rescued
+        self.last_beat = time.monotonic()   # when the last heartbeat was written
+        self.rescue_after = 0.0
 
     async def beat(self) -> None:
-        cancels = await self.store.heartbeat(self.worker)
-        if cancels:
-            self.on_cancel_requests(cancels)
+        """Mark this worker alive; report the claims the store says it holds.
+
+        After a gap of its own (a stall, an outage) longer than half the lease,
+        this worker waits one lease before rescuing: its peers were cut off too,
+        and their heartbeats have not landed yet.
+        """
+        sent_at = time.monotonic()
+        claims = await self.store.heartbeat(self.worker)
+        written_at = time.monotonic()  # a beat stuck behind a lock or an outage counts when it lands
+        if written_at - self.last_beat > self.lease / 2:
+            self.rescue_after = written_at + self.lease
+        self.last_beat = written_at
+        self.on_claims(claims, sent_at)
 
     async def rescue(self) -> None:
+        if time.monotonic() < self.rescue_after:
+            return
         rescued = await self.store.rescue_tasks(self.lease)
         if rescued:
             log.warning("rescued %d task(s) from workers silent for over %.1fs: %s", len(rescued), self.lease, ", ".join(rescued[:10]))

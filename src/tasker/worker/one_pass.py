@@ -72,7 +72,7 @@ async def process_queue(
     if not handlers:
         return PassSummary()
     info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", concurrency)
-    heartbeat = Heartbeat(store, info, max(0.5, lease / 6), lease, lambda ids: None, lambda ids: None)
+    heartbeat = Heartbeat(store, info, max(0.5, lease / 6), lease, lambda claims, sent_at: None, lambda ids: None)
     await heartbeat.beat()
     beating = asyncio.create_task(heartbeat.run())
     try:

@@ -7,27 +7,30 @@ import logging
 import os
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..ids import new_id
 from ..outcome import decide
-from ..store.base import ClaimedTask, Outcome, Store, WorkerInfo
+from ..store.base import ClaimedTask, HeldClaim, Outcome, Store, WorkerInfo
 from ..task import TaskStatus
 from .completer import Completer
 from .events import Events, TaskEvent
-from .executor import CANCEL, SHUTDOWN, Attempt, make_context, run_attempt
+from .executor import CANCEL, LOST, SHUTDOWN, Attempt, make_context, run_attempt
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .maintenance import Maintenance
 from .progress import ProgressWriter
 from .repeat import cancel_and_wait
+from .threads import DaemonThreadPool
 
 if TYPE_CHECKING:
     from ..handlers import Handler
 
 log = logging.getLogger("tasker.worker")
+GIVE_BACK_DELAY = 2.0   # seconds before a task given back at shutdown may run elsewhere
+ORPHAN_AGE = 1.0        # seconds after which a claim not running here is given back
+AFTER_INTERRUPT = 1.0   # seconds sync handlers get to notice ctx.cancelled at shutdown
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,18 @@ class WorkerSettings:
     heartbeat_interval: float | None = None   # default: lease / 6, at most 1 s on SQLite
     poll_interval: float | None = None        # default: 2 s with LISTEN, 0.5 s without, 0.1 s on SQLite
     grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
+
+    def __post_init__(self) -> None:
+        for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if self.lease <= 0:
+            raise ValueError(f"lease must be > 0 seconds, got {self.lease!r}")
+        if self.heartbeat_interval is not None and not 0 < self.heartbeat_interval < self.lease / 2:
+            raise ValueError(
+                f"heartbeat_interval must be > 0 and under half the lease ({self.lease:g}s), got {self.heartbeat_interval!r}"
+            )
 
 
 def describe_queues(queues: Sequence[str] | dict[str, int] | None) -> str:
@@ -62,15 +77,16 @@ class Worker:
         self.settings = settings
         self.info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), describe_queues(settings.queues), settings.concurrency)
         self.listen = listen
+        # Keyed by claim token: a worker may hold a task again (rescued from it
+        # while it stalled) while its earlier run is still winding down.
         self.running: dict[str, Attempt] = {}
         self.tasks: set[asyncio.Task] = set()
-        self.threads = ThreadPoolExecutor(max_workers=settings.concurrency * 2, thread_name_prefix="tasker-handler")
+        self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
         self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(kind), self._start, self._drained)
-        self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(kind), settings.lease, self._cancel_many, self._rescued)
+        self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(kind), settings.lease, self._reconcile, self._rescued)
         self.stop_requests = 0
-        self.stopped = asyncio.Event()
         self.idle_reported = False
 
     def _poll_interval(self, kind: str) -> float:
@@ -95,14 +111,13 @@ class Worker:
             log.warning("stopping now: interrupting %d running task(s)", len(self.running))
             self._interrupt_all()
         else:
-            log.info("stopping: no new tasks; waiting up to %.0fs for %d running task(s)", self.settings.grace_period, len(self.running))
-        self.stopped.set()
+            log.info("stopping: no new tasks; waiting up to %gs for %d running task(s)", self.settings.grace_period, len(self.running))
 
     async def run(self) -> None:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one) if self.listen else None
-        progress = ProgressWriter(self.store, self.running.values)
+        progress = ProgressWriter(self.store, lambda: list(self.running.values()))
         background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store), progress)]
         try:
             await self.fetcher.run()
@@ -112,7 +127,7 @@ class Worker:
                 await listener.stop()
             await cancel_and_wait(*background)
             await self._unregister()
-            self.threads.shutdown(wait=False, cancel_futures=True)
+            self.threads.shutdown(wait=False)
             log.info("worker %s stopped", self.info.id)
 
     async def _register(self) -> None:
@@ -133,11 +148,12 @@ class Worker:
             await asyncio.wait(set(self.tasks), timeout=min(0.1, max(0.0, deadline - time.monotonic())))
         if self.tasks:
             self._interrupt_all()
-            await asyncio.wait(set(self.tasks), timeout=2.0)
-        for task_id, attempt in list(self.running.items()):
-            # Still running after the interrupt: give the task back, unspent.
-            del self.running[task_id]
-            self.completer.submit(Outcome(task_id, attempt.task.claim_token, TaskStatus.QUEUED, refund_attempt=True))
+            await asyncio.wait(set(self.tasks), timeout=AFTER_INTERRUPT)
+        for token, attempt in list(self.running.items()):
+            # A sync handler ignoring cancellation: give the task back, unspent, a
+            # little later, by when this process (and its daemon thread) is gone.
+            del self.running[token]
+            self.completer.submit(Outcome(attempt.task.id, token, TaskStatus.QUEUED, retry_in=GIVE_BACK_DELAY, refund_attempt=True))
         if not await self.completer.flush(timeout=10.0):
             log.error("could not record every outcome before exit; the lease rescue will recover those tasks")
 
@@ -155,7 +171,7 @@ class Worker:
 
     def _start(self, task: ClaimedTask) -> None:
         attempt = Attempt(task, self.handlers[task.type], make_context(task))
-        self.running[task.id] = attempt
+        self.running[task.claim_token] = attempt
         self.idle_reported = False
         runner = asyncio.create_task(self._execute(attempt))
         self.tasks.add(runner)
@@ -168,8 +184,12 @@ class Worker:
         finally:
             self.fetcher.slot_freed(task.queue)
         outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
-        if self.running.pop(task.id, None) is not None:
-            self.completer.submit(outcome)
+        if self.running.pop(task.claim_token, None) is None:
+            return  # already given back at shutdown
+        if attempt.lost:
+            log.info("task %s: dropped the outcome of a run whose claim was rescued from this worker", task.id)
+            return
+        self.completer.submit(outcome)
         await report(self.events, attempt, outcome, finished.value)
 
     def _drained(self) -> None:
@@ -185,14 +205,42 @@ class Worker:
     # -- cancellation and rescue -----------------------------------------------
 
     def _cancel_one(self, task_id: str) -> None:
-        attempt = self.running.get(task_id)
-        if attempt is not None and not attempt.ctx.cancelled:
-            log.info("cancelling running task %s (%s)", task_id, attempt.task.type)
-            attempt.interrupt(CANCEL)
+        for attempt in list(self.running.values()):
+            if attempt.task.id == task_id and not attempt.ctx.cancelled:
+                log.info("cancelling running task %s (%s)", task_id, attempt.task.type)
+                attempt.interrupt(CANCEL)
 
-    def _cancel_many(self, task_ids: list[str]) -> None:
-        for task_id in task_ids:
-            self._cancel_one(task_id)
+    def _reconcile(self, claims: list[HeldClaim], sent_at: float) -> None:
+        """Compare the store's view of this worker's claims with what runs here.
+
+        - a requested cancellation missed by notification takes effect;
+        - a run whose claim is gone (rescued while this worker stalled) is
+          stopped, so it does not overlap the run that owns the task now;
+        - a claim nothing here runs (its answer was lost to a dropped
+          connection) is given back, unspent.
+        """
+        held = {claim.claim_token: claim for claim in claims}
+        for token, attempt in list(self.running.items()):
+            claim = held.get(token)
+            if claim is not None:
+                if claim.cancel_requested:
+                    self._cancel_one(claim.id)
+            elif attempt.started < sent_at and not attempt.lost:
+                log.warning("task %s: this worker's claim was rescued by another worker; stopping its handler", attempt.task.id)
+                attempt.lost = True
+                attempt.interrupt(LOST)
+        if self.fetcher.claiming:
+            return  # the rows of a claim on its way would look like orphans
+        busy = set(self.running) | self.completer.tokens()
+        for claim in claims:
+            if claim.claim_token not in busy and claim.age > self.orphan_age:
+                log.warning("task %s is claimed by this worker but not running here; giving it back", claim.id)
+                self.completer.submit(Outcome(claim.id, claim.claim_token, TaskStatus.QUEUED, refund_attempt=True))
+
+    @property
+    def orphan_age(self) -> float:
+        """A claim this old, with no claim statement outstanding, is not about to start here."""
+        return max(ORPHAN_AGE, 2 * self.heartbeat.interval)
 
     def _rescued(self, _task_ids: list[str]) -> None:
         self.fetcher.wake.set()

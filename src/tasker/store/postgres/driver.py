@@ -17,7 +17,7 @@ from ...task import Task, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ...worker.repeat import cancel_and_wait
-from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
+from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
@@ -293,9 +293,9 @@ class PostgresStore:
 
     # -- workers ---------------------------------------------------------------
 
-    async def heartbeat(self, worker: WorkerInfo) -> list[str]:
+    async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
         params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
-        return [row[0] for row in await self._rows("heartbeat", params)]
+        return [HeldClaim(*row) for row in await self._rows("heartbeat", params)]
 
     async def unregister_worker(self, worker_id: str) -> None:
         await self._rows("unregister_worker", {"id": worker_id})

@@ -23,7 +23,7 @@ from ...errors import SchemaTooNewError, TaskerError
 from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
-from ..base import ClaimedTask, Outcome, TickPlanner, Wakeup, WorkerInfo
+from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import as_json, as_utc, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
 from ..url import StoreConfig
@@ -356,13 +356,18 @@ class SqliteStore:
 
     # -- workers ---------------------------------------------------------------
 
-    async def heartbeat(self, worker: WorkerInfo) -> list[str]:
+    async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
         return await self._call(self._heartbeat, worker)
 
-    def _heartbeat(self, worker: WorkerInfo) -> list[str]:
-        params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
-        self._rows("heartbeat", params)
-        return [r[0] for r in self._rows("cancel_requests", {"id": worker.id})]
+    def _heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
+        with self._transaction() as conn:
+            # The time is read once the write lock is ours: waiting for it must not age the beat.
+            now = time.time()
+            params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues,
+                      "concurrency": worker.concurrency, "now": now}
+            conn.execute(self.q["heartbeat"], params)
+            rows = conn.execute(self.q["running_claims"], {"id": worker.id, "now": now}).fetchall()
+        return [HeldClaim(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
     async def unregister_worker(self, worker_id: str) -> None:
         await self._call(self._rows, "unregister_worker", {"id": worker_id})

@@ -1,12 +1,13 @@
 -- Upsert, so a worker whose row was pruned while it was paused comes back;
--- returns its running tasks whose cancellation was requested (the fallback
--- for a lost notification).
+-- returns the running tasks the store says this worker holds, so it can act
+-- on cancellations whose notification was lost and on claims it lost or
+-- never heard of.
 WITH beat AS (
     INSERT INTO {schema}.workers (id, hostname, pid, queues, concurrency)
     VALUES (%(id)s::uuid, %(hostname)s, %(pid)s, %(queues)s, %(concurrency)s)
     ON CONFLICT (id) DO UPDATE SET last_seen = now()
     RETURNING id
 )
-SELECT t.id::text
+SELECT t.id::text, t.claim_token::text, t.cancel_requested, extract(epoch FROM now() - t.started_at)::float8
 FROM {schema}.tasks AS t
-WHERE t.worker_id = %(id)s::uuid AND t.status = 'running' AND t.cancel_requested
+WHERE t.worker_id = %(id)s::uuid AND t.status = 'running'

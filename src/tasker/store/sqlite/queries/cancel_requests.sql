@@ -1,1 +1,0 @@
-SELECT id FROM tasks WHERE worker_id = :id AND status = 'running' AND cancel_requested
