@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ...enqueue import NewTask
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
-from ...task import Task, WorkerState
+from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
 from ...worker.repeat import cancel_and_wait
@@ -198,18 +198,22 @@ class PostgresStore:
         return claimed
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
-        params = {
-            "ids": [o.task_id for o in outcomes],
-            "tokens": [o.claim_token for o in outcomes],
-            "statuses": [o.status.value for o in outcomes],
-            "results": [o.result_json for o in outcomes],
-            "errors": [o.error for o in outcomes],
-            "retry_ins": [o.retry_in for o in outcomes],
-            "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
-            "progress": [o.progress_json for o in outcomes],
-            "durations": [o.duration for o in outcomes],
-        }
-        return [row[0] for row in await self._rows("complete_tasks", params)]
+        """Successes go through a lean statement; other outcomes through the full one."""
+        succeeded = [o for o in outcomes if o.status is TaskStatus.SUCCEEDED]
+        others = [o for o in outcomes if o.status is not TaskStatus.SUCCEEDED]
+        done = []
+        if succeeded:
+            params = {
+                "ids": [o.task_id for o in succeeded],
+                "tokens": [o.claim_token for o in succeeded],
+                "results": [o.result_json for o in succeeded],
+                "progress": [o.progress_json for o in succeeded],
+                "durations": [o.duration or 0.0 for o in succeeded],
+            }
+            done += [row[0] for row in await self._rows("complete_succeeded", params)]
+        if others:
+            done += [row[0] for row in await self._rows("complete_tasks", _outcome_columns(others))]
+        return done
 
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
         return await self._value("next_run_at", {"types": list(types), "queues": None if queues is None else list(queues)})
@@ -350,6 +354,20 @@ async def _check_dependencies(conn: Any, q: dict[str, str], task: NewTask) -> tu
     locked (FOR SHARE) so none finishes unseen before the links commit."""
     rows = await (await conn.execute(q["lock_dependencies"], {"ids": list(task.depends_on)})).fetchall()
     return dependency_verdict(task.depends_on, dict(rows))
+
+
+def _outcome_columns(outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
+    return {
+        "ids": [o.task_id for o in outcomes],
+        "tokens": [o.claim_token for o in outcomes],
+        "statuses": [o.status.value for o in outcomes],
+        "results": [o.result_json for o in outcomes],
+        "errors": [o.error for o in outcomes],
+        "retry_ins": [o.retry_in for o in outcomes],
+        "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
+        "progress": [o.progress_json for o in outcomes],
+        "durations": [o.duration for o in outcomes],
+    }
 
 
 def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:

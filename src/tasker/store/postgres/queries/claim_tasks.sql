@@ -17,7 +17,6 @@ SET status = 'running',
     started_at = now(),
     worker_id = %(worker_id)s::uuid,
     claim_token = gen_random_uuid()
-FROM picked
-WHERE t.id = picked.id
+WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING t.id::text, t.claim_token::text, t.type, t.payload, t.attempts, t.max_attempts,
           t.timeout, t.retry_delay, t.queue, t.priority, t.meta
