@@ -55,6 +55,8 @@ class PostgresStore:
         self.schema_sql = load_schema(PACKAGE, subs)
         self.max_connections = max_connections
         self.pool: AsyncConnectionPool | None = None
+        self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
+        self.claimer_lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -80,6 +82,8 @@ class PostgresStore:
             raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {exc}") from exc
 
     async def close(self) -> None:
+        if self.claimer is not None:
+            await self.claimer.close()
         if self.pool is not None:
             await self.pool.close()
 
@@ -192,10 +196,24 @@ class PostgresStore:
 
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
-        rows = await self._rows("claim_tasks", params)
+        if self.config.listen:
+            rows = await (await (await self._claim_connection()).execute(self.q["claim_tasks"], params)).fetchall()
+        else:  # behind PgBouncer a session setting would leak to other clients: use the pool
+            rows = await self._rows("claim_tasks", params)
         claimed = [ClaimedTask(*row) for row in rows]
         claimed.sort(key=lambda c: -c.priority)
         return claimed
+
+    async def _claim_connection(self) -> psycopg.AsyncConnection:
+        async with self.claimer_lock:
+            conn = self.claimer
+            if conn is None or conn.closed or conn.broken:
+                if conn is not None:
+                    await conn.close()
+                conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                await conn.execute(self.q["relax_claim_commits"])
+                self.claimer = conn
+            return conn
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Successes go through a lean statement; other outcomes through the full one."""
