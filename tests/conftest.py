@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pg_server  # noqa: E402
+from stores import drop_schema, with_schema  # noqa: E402
 
 from tasker import Tasker  # noqa: E402
 
@@ -24,17 +25,6 @@ STORES = ("sqlite", "postgres")
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     return pg_server.ensure_postgres()
-
-
-def with_schema(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
-
-
-def drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(params=STORES)

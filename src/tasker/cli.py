@@ -390,6 +390,31 @@ def cancel(task_id: str, url: str | None) -> None:
 
 
 @cli.command()
+@click.argument("task_id", metavar="ID")
+@url_option
+def retry(task_id: str, url: str | None) -> None:
+    """Queue a failed or cancelled task again, with one more attempt.
+
+    Exits with status 1 if the task is unknown, not finished badly, or its
+    unique key is now held by another live task.
+
+    \b
+    Example:
+      tasker list --status failed
+      tasker retry 01a203fe-73cd-711e-85ca-8c679aa0b330
+    """
+    with open_app(url) as app:
+        if not app.retry(task_id):
+            task = app.get(task_id)
+            if task is None:
+                raise UserError(f"cannot retry: no task with id {task_id!r}")
+            if task.status.value in ("failed", "cancelled"):
+                raise UserError(f"cannot retry {task_id}: another live task holds its unique key")
+            raise UserError(f"cannot retry {task_id}: it is {task.status.value}, not failed or cancelled")
+    stdout().print(text(f"queued {task_id} again"))
+
+
+@cli.command()
 @click.option("--older-than", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Only tasks finished more than SECONDS ago (default: every finished task).")
 @url_option

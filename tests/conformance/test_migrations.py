@@ -73,7 +73,7 @@ def second_url(request, store_kind, tmp_path):
     if store_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    from conftest import drop_schema, with_schema
+    from stores import drop_schema, with_schema
 
     base = request.getfixturevalue("pg_url")
     yield with_schema(base, "t_fresh_" + tmp_path.name[-8:].lower().replace("-", "_"))
@@ -121,7 +121,7 @@ def test_concurrent_migrations_are_safe(store_url):
 
 
 def test_postgres_without_schema_says_run_migrate(pg_url):
-    from conftest import with_schema
+    from stores import with_schema
 
     app = Tasker(with_schema(pg_url, "t_never_migrated"))
     with pytest.raises(SchemaMissingError, match="run `tasker migrate`"):

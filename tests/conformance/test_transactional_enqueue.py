@@ -11,7 +11,7 @@ from tasker import Tasker, TaskStatus
 
 @pytest.fixture
 def pg_app(request, tmp_path):
-    from conftest import drop_schema, with_schema
+    from stores import drop_schema, with_schema
 
     base = request.getfixturevalue("pg_url")
     schema = "t_tx_" + tmp_path.name[-10:].lower().replace("-", "_")

@@ -22,7 +22,7 @@ from polling import wait_until
 from tasker import Tasker, TaskStatus
 from tasker.cli import cli, parse_queues
 
-COMMANDS = ["migrate", "enqueue", "list", "show", "cancel", "cleanup", "stats", "worker", "demo"]
+COMMANDS = ["migrate", "enqueue", "list", "show", "cancel", "retry", "cleanup", "stats", "schedules", "worker", "demo", "dashboard"]
 
 
 def run(*args: str, url: str | None = None) -> Result:
@@ -338,3 +338,20 @@ def test_schedules_and_cancelling_a_series(store_url, app):
     assert again.returncode == 1 and "already cancelled" in again.stderr
     assert "no recurring series" in run("schedules").stdout
     assert series in run("schedules", "--all").stdout
+
+
+def test_retry_a_failed_task(store_url, app):
+    @app.handler(max_attempts=1)
+    def broken(payload):
+        raise RuntimeError("nope")
+
+    failed = app.create("broken")
+    app.process_queue()
+    queued = app.create("broken", delay=60)
+    result = run("retry", failed, url=store_url)
+    assert result.exit_code == 0 and "queued" in result.stdout
+    assert app.get(failed).status.value == "queued" and app.get(failed).max_attempts == 2
+    refused = run("retry", queued, url=store_url)
+    assert refused.exit_code == 1 and "it is queued, not failed or cancelled" in refused.stderr
+    unknown = run("retry", "01a2b3c4-0000-7000-8000-000000000000", url=store_url)
+    assert unknown.exit_code == 1 and "no task with id" in unknown.stderr
