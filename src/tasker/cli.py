@@ -7,7 +7,6 @@ characters made visible, so a hostile task cannot restyle or spoof the output.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import importlib
 import json
 import logging
@@ -27,6 +26,7 @@ from rich.text import Text
 
 from .app import Tasker
 from .errors import TaskerError
+from .jsonable import jsonable
 from .store.url import StoreConfig, parse_url
 from .task import Task, TaskStatus
 
@@ -70,24 +70,12 @@ def text(value: Any, style: str = "", multiline: bool = False) -> Text:
     return Text("" if value is None else visible(value, multiline), style=style)
 
 
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
 def task_dict(task: Task) -> dict[str, Any]:
-    return to_jsonable(dataclasses.asdict(task))
+    return jsonable(dataclasses.asdict(task))
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str))
 
 
 def when(value: datetime | None) -> str:
@@ -351,7 +339,7 @@ def task_table(task: Task) -> Table:
             continue
         if name == "status":
             cell = status_text(value)
-        elif name in ("payload", "result", "meta", "extra"):
+        elif name in ("payload", "result", "meta", "progress", "errors"):
             cell = text(json.dumps(value, ensure_ascii=False, default=str))
         else:
             cell = text(value)

@@ -65,7 +65,6 @@ class Task:
     progress: Any = None               # the latest value a handler gave ctx.progress()
     pending_dependencies: int = 0      # dependencies not yet succeeded
     errors: list = field(default_factory=list)  # failed attempts, newest last: {attempt, at, error}
-    extra: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
