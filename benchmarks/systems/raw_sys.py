@@ -1,0 +1,106 @@
+"""The raw limit: a bare claim-and-complete loop in SQL, no queue library.
+
+One client process, 10 connections (asyncio + psycopg), each looping:
+    claim:    WITH picked AS (SELECT id ... ORDER BY priority DESC, run_at, id
+                              LIMIT B FOR UPDATE SKIP LOCKED)
+              UPDATE ... SET status = 'running' ... RETURNING id, payload
+    complete: UPDATE ... SET status = 'succeeded' ... WHERE id = ANY(ids)
+until the table has nothing left to claim. The table is a lean cousin of
+Tasker's (uuid key, jsonb payload, the same partial "due" index), so the figure
+is what PostgreSQL itself allows for this access pattern on this machine.
+
+Workload ``process`` only; ``--batch`` is the claim size (1, 10, 100).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+from harness import PG_DSN, Driver  # noqa: E402
+
+import psycopg  # noqa: E402
+
+DDL = """
+CREATE SCHEMA {s};
+CREATE TABLE {s}.jobs (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    type        text NOT NULL,
+    payload     jsonb NOT NULL,
+    status      text NOT NULL DEFAULT 'queued',
+    priority    integer NOT NULL DEFAULT 0,
+    run_at      timestamptz NOT NULL DEFAULT now(),
+    attempts    integer NOT NULL DEFAULT 0,
+    started_at  timestamptz,
+    finished_at timestamptz
+);
+CREATE INDEX jobs_due_idx ON {s}.jobs (priority DESC, run_at, id) WHERE status = 'queued';
+"""
+
+CLAIM = """
+WITH picked AS (
+    SELECT id FROM {s}.jobs
+    WHERE status = 'queued' AND run_at <= now()
+    ORDER BY priority DESC, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {s}.jobs AS j
+SET status = 'running', attempts = j.attempts + 1, started_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.payload
+"""
+
+COMPLETE = "UPDATE {s}.jobs SET status = 'succeeded', finished_at = now() WHERE id = ANY(%(ids)s)"
+
+
+class RawDriver(Driver):
+    name = "raw"
+    extra_workloads = {"raw": "raw"}
+
+    async def setup(self, ns: str) -> None:
+        self.ns = ns
+        self.db = await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True)
+        await self.db.execute(DDL.format(s=ns))
+
+    async def teardown(self) -> None:
+        await self.db.execute(f"DROP SCHEMA IF EXISTS {self.ns} CASCADE")
+        await self.db.close()
+
+    async def raw(self, wl: harness.Workloads) -> dict:
+        n, batch, conns = self.args.n, self.args.batch, self.args.concurrency
+        await self.db.execute(
+            f"INSERT INTO {self.ns}.jobs (type, payload) SELECT 'noop', jsonb_build_object('i', g) FROM generate_series(1, %s) g",
+            (n,),
+        )
+        await self.db.execute(f"VACUUM ANALYZE {self.ns}.jobs")
+        claim, complete = CLAIM.format(s=self.ns), COMPLETE.format(s=self.ns)
+        connections = [await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True, prepare_threshold=0)
+                       for _ in range(conns)]
+        done = 0
+
+        async def loop(conn: psycopg.AsyncConnection) -> None:
+            nonlocal done
+            while True:
+                rows = await (await conn.execute(claim, {"limit": batch})).fetchall()
+                if not rows:
+                    return
+                await conn.execute(complete, {"ids": [r[0] for r in rows]})
+                done += len(rows)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(loop(c) for c in connections))
+        elapsed = time.perf_counter() - t0
+        for c in connections:
+            await c.close()
+        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.jobs WHERE status = 'succeeded'")
+        succeeded = (await cur.fetchone())[0]
+        return {"rate": n / elapsed, "seconds": elapsed, "n": n, "batch": batch, "connections": conns,
+                "succeeded": succeeded, "ok": succeeded == n == done}
+
+
+if __name__ == "__main__":
+    harness.main(RawDriver, os.path.abspath(__file__))
