@@ -518,6 +518,9 @@ def main() -> None:
         summary.append("explain: results/profile/explain.txt")
     with open(os.path.join(OUT, "summary.md"), "w") as fh:
         fh.write("\n\n".join(summary) + "\n")
+    subprocess.run([sys.executable, admin, "drop"])
+    import shutil
+    shutil.rmtree(os.path.join(OUT, "tmp"), ignore_errors=True)
     print("\n\n".join(summary))
 
 

@@ -9,5 +9,6 @@ SET status = 'succeeded',
     claim_token = NULL
 FROM unnest(%(ids)s::uuid[], %(tokens)s::uuid[], %(results)s::text[], %(progress)s::text[], %(durations)s::float8[])
     AS v(id, token, result, progress, duration)
-WHERE t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
+WHERE t.id = ANY(%(ids)s::uuid[])  -- lets the planner go by primary key
+  AND t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
 RETURNING t.id::text

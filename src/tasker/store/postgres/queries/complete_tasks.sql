@@ -20,5 +20,6 @@ FROM unnest(
     %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[], %(progress)s::text[],
     %(durations)s::float8[]
 ) AS v(id, token, status, result, error, retry_in, refund, progress, duration)
-WHERE t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
+WHERE t.id = ANY(%(ids)s::uuid[])  -- lets the planner go by primary key
+  AND t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
 RETURNING t.id::text
