@@ -165,8 +165,7 @@ class Tasker:
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Async twin of ``create``."""
         task = self._new_task(type, payload, options)
-        store = await self._store()
-        return (await store.insert_tasks([task], connection))[0]
+        return (await self._insert([task], connection))[0]
 
     def create(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Store a task and return its id; it runs when due on any worker.
@@ -229,8 +228,7 @@ class Tasker:
 
     async def aschedule_every(self, every: Any, type: str, payload: Any = None, **options: Any) -> str:
         """Async twin of ``schedule_every``."""
-        spec = self._spec(every, type, payload, options)
-        return await (await self._store()).insert_schedule(spec)
+        return await self._insert_schedule(self._spec(every, type, payload, options))
 
     def schedule_every(self, every: Any, type: str, payload: Any = None, **options: Any) -> str:
         """Start a recurring series; returns its id (``app.cancel(id)`` stops it).
@@ -291,9 +289,7 @@ class Tasker:
     # -- inspecting and controlling ------------------------------------------------
 
     async def aget(self, task_id: str) -> Task | None:
-        if not isinstance(task_id, str):
-            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
-        if not is_id(task_id):
+        if not _well_formed(task_id):
             return None
         return await (await self._store()).get_task(task_id)
 
@@ -311,9 +307,7 @@ class Tasker:
         return self._sync(self.alist(status, type, queue, limit))
 
     async def acancel(self, task_id: str) -> bool:
-        if not isinstance(task_id, str):
-            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
-        if not is_id(task_id):
+        if not _well_formed(task_id):
             return False
         store = await self._store()
         return await store.cancel_task(task_id) or await store.cancel_schedule(task_id)
@@ -364,9 +358,7 @@ class Tasker:
         return self._sync(self.aresult(task_id, timeout))
 
     async def _by_id(self, operation: str, task_id: str) -> bool:
-        if not isinstance(task_id, str):
-            raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
-        if not is_id(task_id):
+        if not _well_formed(task_id):
             return False
         return await getattr(await self._store(), operation)(task_id)
 
@@ -546,6 +538,13 @@ class Tasker:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+def _well_formed(task_id: Any) -> bool:
+    """A malformed id names no task (False); a non-string is a programming error."""
+    if not isinstance(task_id, str):
+        raise TypeError(f"task id must be a string, not {type(task_id).__name__}")
+    return is_id(task_id)
 
 
 def _status(value: Any) -> TaskStatus:

@@ -64,6 +64,3 @@ class TaskContext:
     def wait_cancelled(self, timeout: float | None = None) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancellation."""
         return self._cancel.wait(timeout)
-
-    def _attrs(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "type": self.type, "attempt": self.attempt}

@@ -207,8 +207,4 @@ def as_timedelta_seconds(value: Any, what: str) -> float | None:
     return seconds_of(value, what)
 
 
-def utc(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
-
-
 __all__ = ["NewTask", "TaskDefaults", "build_new_task"]

@@ -21,7 +21,6 @@ class Completer:
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
         self.idle.set()
-        self.stale = 0  # outcomes refused by the claim fence (the task was rescued meanwhile)
         self.writing: list[Outcome] = []
 
     def tokens(self) -> set[str]:
@@ -64,6 +63,5 @@ class Completer:
                 backoff = min(backoff * 2, 5.0)
         for outcome in batch:
             if outcome.task_id not in applied:
-                self.stale += 1
                 # Also seen when a write committed but its answer was lost and the retry found nothing to change.
                 log.warning("outcome of task %s not applied: the claim no longer holds (rescued, or already written)", outcome.task_id)
