@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Sequence
 
-from .enqueue import DEFAULT_MAX_PAYLOAD_BYTES, NewTask, TaskDefaults, as_timedelta_seconds, build_new_task, check_int, check_name
+from .enqueue import DEFAULT_MAX_PAYLOAD_BYTES, NewTask, TaskDefaults, as_timedelta_seconds, build_new_task, build_new_tasks, check_int, check_name
 from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
 from .handlers import Handler, make_handler
 from .ids import is_id
@@ -155,11 +155,7 @@ class Tasker:
         return handler.defaults if handler else TaskDefaults()
 
     def _new_task(self, type: Any, payload: Any, options: dict[str, Any]) -> NewTask:
-        unknown = set(options) - set(TASK_OPTIONS)
-        if unknown:
-            raise TypeError(f"unknown task option(s): {', '.join(sorted(unknown))}")
-        if callable(options.get("retry_delay")):
-            raise TypeError("a callable retry_delay can only be given to @app.handler, not per task")
+        _check_options(options)
         return build_new_task(type, payload, self._defaults(type), max_payload_bytes=self.max_payload_bytes, **options)
 
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
@@ -201,13 +197,8 @@ class Tasker:
         options = {k: v for k, v in options.items() if k != "connection"}
         if isinstance(payloads, (str, bytes, dict)):
             raise TypeError("payloads must be a list (or other iterable) of payloads")
-        tasks = []
-        for position, payload in enumerate(payloads):
-            try:
-                tasks.append(self._new_task(type, payload, options))
-            except (TypeError, ValueError) as exc:
-                raise type_of(exc)(f"payload at position {position}: {exc}") from None
-        return tasks
+        _check_options(options)
+        return build_new_tasks(type, payloads, self._defaults(type), max_payload_bytes=self.max_payload_bytes, **options)
 
     def schedule_at(self, when: Any, type: str, payload: Any = None, **options: Any) -> str:
         """``create`` due at ``when`` (an aware datetime, naive = UTC, or epoch seconds)."""
@@ -574,5 +565,9 @@ def _check_sync_connection(connection: Any) -> None:
         raise TypeError("an AsyncConnection belongs to its event loop: use `await app.acreate(..., connection=conn)`")
 
 
-def type_of(exc: Exception) -> type:
-    return TypeError if isinstance(exc, TypeError) else ValueError
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = set(options) - set(TASK_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown task option(s): {', '.join(sorted(unknown))}")
+    if callable(options.get("retry_delay")):
+        raise TypeError("a callable retry_delay can only be given to @app.handler, not per task")

@@ -10,9 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
-from .ids import is_id, new_id
+from .ids import is_id, new_ids
 from .retry import seconds_of
 
 MAX_NAME_LENGTH = 255
@@ -39,9 +39,8 @@ class TaskDefaults:
     retry_delay: float | None = None
 
 
-@dataclass(frozen=True)
-class NewTask:
-    """A validated task ready for ``Store.insert_tasks``."""
+class NewTask(NamedTuple):
+    """A validated task ready for ``Store.insert_tasks`` (a tuple: batches make thousands)."""
 
     id: str
     type: str
@@ -58,10 +57,13 @@ class NewTask:
     depends_on: tuple[str, ...] = ()
 
 
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def to_json(value: Any, what: str) -> str:
     """Serialize strictly: JSON only, no NaN or Infinity, no silent str() fallback."""
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODE(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what} is not JSON-serializable: {exc}") from None
 
@@ -121,8 +123,10 @@ def check_delay(delay: Any) -> float:
 def check_json_text(text: str, what: str) -> int:
     """Refuse what one of the stores cannot keep, on both (PostgreSQL's jsonb has no NUL);
     returns the size in bytes."""
-    if ESCAPED_NUL.search(text):
+    if "\\u0000" in text and ESCAPED_NUL.search(text):
         raise ValueError(f"{what} contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    if text.isascii():
+        return len(text)
     try:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError:
@@ -160,9 +164,24 @@ def check_depends_on(depends_on: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def build_new_task(
+def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, **options: Any) -> NewTask:
+    """Validate one ``create`` call; raise TypeError/ValueError naming the problem."""
+    limit = options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
+    shared = shared_options(type, defaults, **options)
+    return NewTask(new_ids(1)[0], type, check_payload(payload, limit), *shared)
+
+
+def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, **options: Any) -> list[NewTask]:
+    """Validate a batch sharing its options: the options once, then each payload;
+    a bad payload's error names its position (``payload at position 3: ...``)."""
+    limit = options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
+    shared = shared_options(type, defaults, **options)
+    texts = [_payload_at(position, payload, limit) for position, payload in enumerate(payloads)]
+    return [NewTask(task_id, type, text, *shared) for task_id, text in zip(new_ids(len(texts)), texts)]
+
+
+def shared_options(
     type: Any,
-    payload: Any,
     defaults: TaskDefaults,
     *,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
@@ -176,28 +195,36 @@ def build_new_task(
     timeout: Any = None,
     meta: Any = None,
     retry_delay: Any = None,
-) -> NewTask:
-    """Validate one ``create`` call; raise TypeError/ValueError naming the problem."""
+) -> tuple[Any, ...]:
+    """The checked options, in ``NewTask``'s field order after the payload."""
     check_name(type, "task type")
     if run_at is not None and delay is not None:
         raise ValueError("give run_at or delay, not both")
     if unique_key is not None:
         check_name(unique_key, "unique_key")
-    return NewTask(
-        id=new_id(),
-        type=type,
-        payload_json=check_payload(payload, max_payload_bytes),
-        queue=check_name(defaults.queue if queue is None else queue, "queue"),
-        priority=check_int(defaults.priority if priority is None else priority, "priority", *PRIORITY_RANGE),
-        run_at=None if run_at is None else epoch_of(run_at),
-        delay=0.0 if delay is None else check_delay(delay),
-        max_attempts=check_int(defaults.max_attempts if max_attempts is None else max_attempts, "max_attempts", 1, 10_000),
-        timeout=check_timeout(defaults.timeout if timeout is None else timeout),
-        retry_delay=defaults.retry_delay if retry_delay is None else seconds_of(retry_delay),
-        unique_key=unique_key,
-        meta_json=check_meta(meta, max_payload_bytes),
-        depends_on=check_depends_on(depends_on),
+    return (
+        check_name(defaults.queue if queue is None else queue, "queue"),
+        check_int(defaults.priority if priority is None else priority, "priority", *PRIORITY_RANGE),
+        None if run_at is None else epoch_of(run_at),
+        0.0 if delay is None else check_delay(delay),
+        check_int(defaults.max_attempts if max_attempts is None else max_attempts, "max_attempts", 1, 10_000),
+        check_timeout(defaults.timeout if timeout is None else timeout),
+        defaults.retry_delay if retry_delay is None else seconds_of(retry_delay),
+        unique_key,
+        check_meta(meta, max_payload_bytes),
+        check_depends_on(depends_on),
     )
+
+
+def _payload_at(position: int, payload: Any, limit: int) -> str:
+    try:
+        return check_payload(payload, limit)
+    except (TypeError, ValueError) as exc:
+        raise type_of(exc)(f"payload at position {position}: {exc}") from None
+
+
+def type_of(exc: Exception) -> type[Exception]:
+    return TypeError if isinstance(exc, TypeError) else ValueError
 
 
 def as_timedelta_seconds(value: Any, what: str) -> float | None:
@@ -207,4 +234,4 @@ def as_timedelta_seconds(value: Any, what: str) -> float | None:
     return seconds_of(value, what)
 
 
-__all__ = ["NewTask", "TaskDefaults", "build_new_task"]
+__all__ = ["NewTask", "TaskDefaults", "build_new_task", "build_new_tasks"]

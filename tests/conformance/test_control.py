@@ -129,6 +129,30 @@ def test_dependency_release_wakes_a_worker(app):
         stop(app, thread)
 
 
+@pytest.mark.parametrize("how", ["create", "create_many small", "create_many bulk"])
+def test_new_tasks_wake_an_idle_worker(app, how):
+    ran = []
+
+    @app.handler()
+    def job(payload):
+        ran.append(payload)
+
+    idle = threading.Event()
+    app.on_idle(lambda: idle.set())
+    app.create("job", "warm-up")
+    thread = run_worker_thread(app, concurrency=4, poll_interval=60.0)  # the poll must not be what wakes it
+    try:
+        assert idle.wait(10) and ran == ["warm-up"]
+        count = {"create": 1, "create_many small": 5, "create_many bulk": 200}[how]
+        if how == "create":
+            app.create("job", 0)
+        else:
+            app.create_many("job", list(range(count)))
+        wait_until(lambda: len(ran) == count + 1, timeout=20)
+    finally:
+        stop(app, thread)
+
+
 # -- queues and priorities ------------------------------------------------------------------
 
 

@@ -102,6 +102,36 @@ def test_create_many_returns_ids_in_order(app):
     assert app.create_many("bulk", []) == []
 
 
+TRICKY_PAYLOADS = [
+    {"path": "C:\\temp\\new", "tab": "a\tb", "lines": "1\n2\r\n3", "quote": "\"'"},
+    "\\N", "\\", "\\t literally", "ünïcødé ✓ \u2028 \u0085", None, [1.5, -2, True], {"\\": "\\\\"},
+]
+
+
+@pytest.mark.parametrize("count", [3, 120])   # small batches and bulk ones (COPY on PostgreSQL) alike
+def test_create_many_keeps_every_field(app, count):
+    payloads = [TRICKY_PAYLOADS[i % len(TRICKY_PAYLOADS)] for i in range(count)]
+    when = datetime(2031, 5, 4, 3, 2, 1, 500000, tzinfo=timezone.utc)
+    ids = app.create_many("back\\slash type", payloads, queue="q\\1", priority=-7, max_attempts=9, timeout=2.5,
+                          retry_delay=1.25, meta={"m": "x\\y"}, run_at=when)
+    assert ids == sorted(ids), "ids of one batch are time-ordered, in payload order"
+    for task_id, payload in zip(ids, payloads):
+        task = app.get(task_id)
+        assert task.payload == payload
+        assert (task.type, task.queue, task.priority, task.max_attempts, task.timeout) == ("back\\slash type", "q\\1", -7, 9, 2.5)
+        assert task.meta == {"m": "x\\y"} and task.run_at == when and task.status is TaskStatus.QUEUED
+
+
+@pytest.mark.parametrize("count", [3, 120])
+def test_create_many_due_now_uses_the_store_clock(app, count):
+    before = datetime.now(timezone.utc)
+    ids = app.create_many("bulkNow", list(range(count)), delay=None)
+    run_ats = {app.get(i).run_at for i in (ids[0], ids[-1])}
+    assert all(abs(r - before) < timedelta(seconds=5) for r in run_ats)
+    delayed = app.create_many("bulkLater", list(range(count)), delay=3600)
+    assert app.get(delayed[-1]).run_at - before > timedelta(minutes=59)
+
+
 def test_async_twins(app):
     asyncio.run(_async_twins(app))
 

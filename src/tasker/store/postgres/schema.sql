@@ -1,6 +1,7 @@
 -- The current schema in one piece, for fresh installs. Keep it equal to
 -- migrations 001..N applied in order (tests/conformance/test_migrations.py checks).
--- Tasks, the worker registry and the wake-up trigger.
+-- Tasks and the worker registry. Statements that insert tasks NOTIFY workers
+-- themselves, in their transaction (see insert_tasks.sql).
 CREATE TABLE {schema}.tasks (
     id               uuid PRIMARY KEY,
     type             text NOT NULL,
@@ -50,22 +51,6 @@ CREATE TABLE {schema}.workers (
     started_at  timestamptz NOT NULL DEFAULT now(),
     last_seen   timestamptz NOT NULL DEFAULT now()
 );
-
--- One notification per queue per inserting statement, delivered on commit,
--- so a task written in the application's own transaction wakes workers only
--- if that transaction commits.
-CREATE FUNCTION {schema}.notify_new_tasks() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify(TG_ARGV[0], json_build_object('queue', queue, 'run_at', extract(epoch FROM min(run_at)))::text)
-    FROM new_tasks
-    GROUP BY queue;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER tasks_notify_insert AFTER INSERT ON {schema}.tasks
-    REFERENCING NEW TABLE AS new_tasks
-    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_new_tasks({channel});
 
 -- Recurring series.
 CREATE TABLE {schema}.schedules (

@@ -172,6 +172,9 @@ class SqliteStore:
         ids = []
         with self._transaction() as conn:
             now = time.time()
+            if not any(t.unique_key or t.depends_on for t in tasks):
+                conn.executemany(self.q["insert_task"], [_row(t, now) for t in tasks])
+                return [t.id for t in tasks]
             verdicts = {t.id: self._check_dependencies(t) for t in tasks if t.depends_on}
             for t in tasks:
                 cur = conn.execute(self.q["insert_task"], _row(t, now))
