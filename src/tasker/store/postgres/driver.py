@@ -350,7 +350,10 @@ async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> 
     ids: dict[str, str] = {}
     pending = list(tasks)
     for _ in range(5):
-        cur = await conn.execute(q["insert_tasks"], _columns(pending))
+        if len(pending) == 1:
+            cur = await conn.execute(q["insert_task"], pending[0]._asdict())
+        else:
+            cur = await conn.execute(q["insert_tasks"], _columns(pending))
         inserted = {row[0] for row in await cur.fetchall()}
         ids.update({t.id: t.id for t in pending if t.id in inserted})
         pending = [t for t in pending if t.id not in inserted]

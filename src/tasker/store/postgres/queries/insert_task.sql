@@ -1,0 +1,16 @@
+-- One task (the common create call): scalar parameters cost the client far less than arrays.
+-- A held unique key skips the row; an inserted row wakes workers on commit.
+WITH inserted AS (
+    INSERT INTO {schema}.tasks
+        (id, type, payload, queue, priority, run_at, max_attempts, timeout, retry_delay, unique_key, meta)
+    VALUES (%(id)s::uuid, %(type)s::text, %(payload_json)s::jsonb, %(queue)s::text, %(priority)s::integer,
+            coalesce(to_timestamp(%(run_at)s::float8), now() + make_interval(secs => %(delay)s::float8)),
+            %(max_attempts)s::integer, %(timeout)s::float8, %(retry_delay)s::float8, %(unique_key)s::text,
+            %(meta_json)s::jsonb)
+    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+    RETURNING id, queue, run_at
+), woken AS (
+    SELECT pg_notify({channel}, json_build_object('queue', queue, 'run_at', extract(epoch FROM run_at))::text)
+    FROM inserted
+)
+SELECT id::text FROM inserted WHERE (SELECT count(*) FROM woken) >= 0
