@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+_EVENT_MADE = threading.Lock()
+
+
 class CancelledByRequest(Exception):
     """Raised by ``ctx.raise_if_cancelled()`` once cancellation was requested."""
 
@@ -28,7 +31,7 @@ class TaskContext:
     max_attempts: int
     queue: str
     meta: dict | None = None
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancel: threading.Event | None = field(default=None, repr=False)   # made when a thread first waits
     cancel_reason: str | None = field(default=None, repr=False)
     progress_json: str | None = field(default=None, repr=False)
     progress_dirty: bool = field(default=False, repr=False)
@@ -36,16 +39,18 @@ class TaskContext:
     @property
     def cancelled(self) -> bool:
         """True once the task's cancellation (or its timeout, or shutdown) was requested."""
-        return self._cancel.is_set()
+        return self.cancel_reason is not None
 
     def raise_if_cancelled(self) -> None:
         """Stop a cooperative sync handler at a safe point."""
-        if self._cancel.is_set():
-            raise CancelledByRequest(self.cancel_reason or "cancelled")
+        if self.cancel_reason is not None:
+            raise CancelledByRequest(self.cancel_reason)
 
     def request_cancel(self, reason: str) -> None:
         self.cancel_reason = self.cancel_reason or reason
-        self._cancel.set()
+        event = self._cancel
+        if event is not None:
+            event.set()
 
     def progress(self, value: Any) -> None:
         """Report progress (any JSON value); visible as ``app.get(id).progress``.
@@ -63,4 +68,8 @@ class TaskContext:
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancellation."""
-        return self._cancel.wait(timeout)
+        with _EVENT_MADE:
+            if self._cancel is None:
+                self._cancel = threading.Event()
+        # Checked after the event exists: a request made before it was seen here.
+        return self.cancel_reason is not None or self._cancel.wait(timeout)

@@ -51,7 +51,7 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None) -> 
     ending = finished.ending
     if ending is Ending.RETURNED:
         try:
-            result_json = json.dumps(finished.value, allow_nan=False, ensure_ascii=False)
+            result_json = "null" if finished.value is None else json.dumps(finished.value, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             error = TypeError(f"handler result is not JSON-serializable: {exc}")
             return decide(task, Finished(Ending.RAISED, error=error), policy)

@@ -215,6 +215,30 @@ def test_timeout_is_a_failed_attempt_async(app):
     assert cleaned.is_set()
 
 
+def test_async_handler_swallowing_its_timeout_still_times_out(app):
+    @app.handler(timeout=0.3, max_attempts=1)
+    async def stubborn(payload, ctx):
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            return {"claims": "success"}  # the timeout is what stopped it: not a success
+
+    task_id = app.create("stubborn")
+    assert app.process_queue().failed == 1
+    task = app.get(task_id)
+    assert task.status is TaskStatus.FAILED and "TimeoutError" in task.last_error and task.result is None
+
+
+def test_async_handler_raising_its_own_errors_named_like_ours(app):
+    @app.handler(max_attempts=1)
+    async def own_timeout(payload):
+        raise TimeoutError("upstream took too long")
+
+    task_id = app.create("own_timeout")
+    assert app.process_queue().failed == 1
+    assert "upstream took too long" in app.get(task_id).last_error
+
+
 def test_timeout_sync_handler_sees_cancelled(app):
     observed = threading.Event()
 

@@ -31,7 +31,7 @@ class ClaimedTask:
     meta: dict | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """What to write back for one attempt. Applied only while the claim token still matches."""
 

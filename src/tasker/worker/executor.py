@@ -76,10 +76,7 @@ def make_context(task: ClaimedTask) -> TaskContext:
     return TaskContext(task.id, task.type, task.attempts, task.max_attempts, task.queue, task.meta)
 
 
-def _call(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
-    if handler.is_async:
-        args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
-        return asyncio.ensure_future(handler.fn(*args))
+def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
     if handler.isolation == "process":
         args = (task.payload, child_context(ctx)) if handler.wants_ctx else (task.payload,)
         call = functools.partial(run_in_process, handler.fn, args, ctx)
@@ -92,47 +89,73 @@ def _call(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Execut
 
 async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
+    if attempt.handler.is_async:
+        return await _run_inline(attempt)
     try:
-        attempt.inner = _call(attempt.handler, attempt.task, attempt.ctx, threads)
-    except Exception as exc:  # a sync handler's signature error, a coroutine factory raising...
+        attempt.inner = _call_sync(attempt.handler, attempt.task, attempt.ctx, threads)
+    except Exception as exc:  # a signature error, a process that cannot start...
         return Finished(Ending.RAISED, error=exc)
     done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.task.timeout)
     if not done:
         attempt.interrupt(TIMEOUT)
         await _settle(attempt)
         return Finished(Ending.TIMED_OUT)
-    return _ending(attempt)
+    inner = attempt.inner
+    if inner.cancelled():
+        return _ending(attempt.ctx.cancel_reason, cancelled=True)
+    return _ending(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
+
+
+async def _run_inline(attempt: Attempt) -> Finished:
+    """An async handler runs inside the attempt's own task (no second task, no waiter):
+    ``interrupt`` cancels that task while the handler runs, a timer does so at the timeout."""
+    task, handler, ctx = attempt.task, attempt.handler, attempt.ctx
+    runner = asyncio.current_task()
+    assert runner is not None
+    if ctx.cancel_reason:  # interrupted before it could start
+        return _ending(ctx.cancel_reason, cancelled=True)
+    timer = asyncio.get_running_loop().call_later(task.timeout, attempt.interrupt, TIMEOUT)
+    attempt.inner = runner
+    try:
+        value = await (handler.fn(task.payload, ctx) if handler.wants_ctx else handler.fn(task.payload))
+    except asyncio.CancelledError:
+        if ctx.cancel_reason is None and runner.cancelling():
+            raise  # not ours: the loop itself is going away
+        while runner.uncancel() > 0:
+            pass
+        return _ending(ctx.cancel_reason, cancelled=True)
+    except Exception as exc:
+        return _ending(ctx.cancel_reason, exc)
+    finally:
+        attempt.inner = None
+        timer.cancel()
+    return _ending(ctx.cancel_reason, None, value)
 
 
 async def _settle(attempt: Attempt) -> None:
-    """Let a cancelled handler finish (async: its ``finally`` blocks; sync: notice
-    ``ctx.cancelled``), bounded, so a retry does not overlap it."""
+    """Let a timed-out sync handler notice ``ctx.cancelled``, bounded, so a retry does not overlap it."""
     assert attempt.inner is not None
-    grace = 1.0 if attempt.handler.is_async else SYNC_GRACE
-    done, _ = await asyncio.wait({attempt.inner}, timeout=grace)
+    done, _ = await asyncio.wait({attempt.inner}, timeout=SYNC_GRACE)
     if not done:
         log.error(
             "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "
             "a retry may overlap it (use isolation='process' for such code)",
-            attempt.task.id, attempt.task.type, grace,
+            attempt.task.id, attempt.task.type, SYNC_GRACE,
         )
 
 
-def _ending(attempt: Attempt) -> Finished:
-    inner = attempt.inner
-    assert inner is not None
-    reason = attempt.ctx.cancel_reason
-    if inner.cancelled() or reason == CANCEL:
+def _ending(reason: str | None, error: BaseException | None = None, value: object = None, cancelled: bool = False) -> Finished:
+    """How an attempt ended, given why it was interrupted (if it was) and what the handler did."""
+    if cancelled or reason in (CANCEL, TIMEOUT):
         # A task whose cancellation was requested ends cancelled, whatever its handler did then.
-        return _interrupted(reason, None if inner.cancelled() else inner.exception())
-    error = inner.exception()
+        return _interrupted(reason, error)
     if error is None:
-        return Finished(Ending.RETURNED, value=inner.result())
+        return Finished(Ending.RETURNED, value=value)
     if isinstance(error, Snooze):
         return Finished(Ending.SNOOZED, delay=error.seconds)
     if isinstance(error, Retry):
         return Finished(Ending.RAISED, error=error, delay=error.seconds)
-    if isinstance(error, (CancelledByRequest, asyncio.CancelledError)) and reason:
+    if isinstance(error, CancelledByRequest) and reason:
         return _interrupted(reason, error)
     return Finished(Ending.RAISED, error=error)
 

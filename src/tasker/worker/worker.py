@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import socket
@@ -249,7 +248,8 @@ class Worker:
 def with_attempt_details(outcome: Outcome, attempt: Attempt) -> Outcome:
     """The attempt's run time and last progress report travel with the outcome
     (so batching loses neither)."""
-    return dataclasses.replace(outcome, progress_json=attempt.ctx.progress_json, duration=attempt.elapsed)
+    outcome.progress_json, outcome.duration = attempt.ctx.progress_json, attempt.elapsed
+    return outcome
 
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:
