@@ -1,10 +1,11 @@
 """TaskContext: what a handler knows about the attempt it is running."""
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from .enqueue import storable_json
 
 
 _EVENT_MADE = threading.Lock()
@@ -60,10 +61,7 @@ class TaskContext:
 
         >>> ctx.progress({"done": 40, "total": 100})
         """
-        try:
-            self.progress_json = json.dumps(value, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"progress is not JSON-serializable: {exc}") from None
+        self.progress_json = storable_json(value, "progress")
         self.progress_dirty = True
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:

@@ -133,6 +133,13 @@ def check_json_text(text: str, what: str) -> int:
         raise ValueError(f"{what} contains a lone surrogate, which is not valid Unicode text") from None
 
 
+def storable_json(value: Any, what: str) -> str:
+    """JSON text both stores can keep, or TypeError/ValueError naming ``what``."""
+    text = to_json(value, what)
+    check_json_text(text, what)
+    return text
+
+
 def check_payload(payload: Any, limit: int) -> str:
     text = to_json(payload, "payload")
     size = check_json_text(text, "payload")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import enum
-import json
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from .enqueue import storable_json
 from .retry import RetryDelay, delay_for
 from .store.base import ClaimedTask, Outcome
 from .task import TaskStatus
@@ -51,10 +51,9 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None) -> 
     ending = finished.ending
     if ending is Ending.RETURNED:
         try:
-            result_json = "null" if finished.value is None else json.dumps(finished.value, allow_nan=False, ensure_ascii=False)
+            result_json = "null" if finished.value is None else storable_json(finished.value, "handler result")
         except (TypeError, ValueError) as exc:
-            error = TypeError(f"handler result is not JSON-serializable: {exc}")
-            return decide(task, Finished(Ending.RAISED, error=error), policy)
+            return decide(task, Finished(Ending.RAISED, error=type(exc)(str(exc))), policy)
         return Outcome(task.id, task.claim_token, TaskStatus.SUCCEEDED, result_json=result_json)
     if ending is Ending.CANCELLED:
         return Outcome(task.id, task.claim_token, TaskStatus.CANCELLED, error=describe_error(finished.error, "Cancelled: cancellation requested"))

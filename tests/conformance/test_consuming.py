@@ -321,3 +321,17 @@ def test_result_waits_for_terminal_state(app):
         app.result(cancelled, timeout=1)
     with pytest.raises(TimeoutError):
         app.result(app.create("double", 1, delay=60), timeout=0.1)
+
+
+@pytest.mark.parametrize("result", ["nul \x00 inside", {"k": "\ud800"}, float("nan")])
+def test_result_a_store_cannot_keep_fails_the_attempt_alone(app, result):
+    @app.handler(max_attempts=1)
+    async def odd(payload):
+        return result if payload == "odd" else "fine"
+
+    odd_id = app.create("odd", "odd")
+    fine_ids = app.create_many("odd", ["a", "b", "c"])
+    summary = app.process_queue()
+    assert (summary.succeeded, summary.failed) == (3, 1)
+    assert app.get(odd_id).status is TaskStatus.FAILED and "result" in app.get(odd_id).last_error
+    assert all(app.get(i).result == "fine" for i in fine_ids)

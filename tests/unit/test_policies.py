@@ -1,6 +1,7 @@
 """Pure logic: retry delays, outcome mapping, ids, URLs, enqueue validation."""
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import timedelta
@@ -36,7 +37,7 @@ def test_delay_precedence():
 
 def test_outcomes():
     ok = decide(claimed(), Finished(Ending.RETURNED, value={"a": 1}), None)
-    assert ok.status is TaskStatus.SUCCEEDED and ok.result_json == '{"a": 1}'
+    assert ok.status is TaskStatus.SUCCEEDED and json.loads(ok.result_json) == {"a": 1}
     retry = decide(claimed(attempts=1), Finished(Ending.RAISED, error=ValueError("x")), 5.0)
     assert retry.status is TaskStatus.QUEUED and retry.retry_in == 5.0 and retry.error.startswith("ValueError: x")
     final = decide(claimed(attempts=3), Finished(Ending.RAISED, error=ValueError("x")), 5.0)

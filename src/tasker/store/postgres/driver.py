@@ -226,13 +226,7 @@ class PostgresStore:
         others = [o for o in outcomes if o.status is not TaskStatus.SUCCEEDED]
         done = []
         if succeeded:
-            params = {
-                "ids": [o.task_id for o in succeeded],
-                "tokens": [o.claim_token for o in succeeded],
-                "results": [o.result_json for o in succeeded],
-                "progress": [o.progress_json for o in succeeded],
-                "durations": [o.duration or 0.0 for o in succeeded],
-            }
+            params = {"outcomes": "[" + ",".join(map(_success_json, succeeded)) + "]"}
             done += [row[0] for row in await self._rows("complete_succeeded", params)]
         if others:
             done += [row[0] for row in await self._rows("complete_tasks", _outcome_columns(others))]
@@ -413,6 +407,13 @@ async def _check_dependencies(conn: Any, q: dict[str, str], task: NewTask) -> tu
     locked (FOR SHARE) so none finishes unseen before the links commit."""
     rows = await (await conn.execute(q["lock_dependencies"], {"ids": list(task.depends_on)})).fetchall()
     return dependency_verdict(task.depends_on, dict(rows))
+
+
+def _success_json(o: Outcome) -> str:
+    """One success as a JSON object; its result and progress are JSON text already,
+    and ids and tokens are UUIDs, so nothing needs escaping."""
+    return (f'{{"id":"{o.task_id}","token":"{o.claim_token}","result":{o.result_json or "null"},'
+            f'"progress":{o.progress_json or "null"},"duration":{o.duration or 0.0!r}}}')
 
 
 def _outcome_columns(outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
