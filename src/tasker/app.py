@@ -490,7 +490,7 @@ class Tasker:
         if self._starting:
             self._early_stops.append(now)
         for worker in list(self._workers):
-            worker.stop(now=now)
+            worker.stop_from_any_thread(now=now)
 
     # -- closing ---------------------------------------------------------------------
 

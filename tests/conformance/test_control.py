@@ -153,6 +153,49 @@ def test_new_tasks_wake_an_idle_worker(app, how):
         stop(app, thread)
 
 
+def test_prefetched_tasks_wait_for_a_slot_can_be_cancelled_and_go_back_unspent_at_stop(app):
+    """Short tasks make a worker claim ahead of its handler slots; what it holds
+    but has not started is cancellable at once and returned untouched at stop."""
+    release = threading.Event()
+    started = []
+
+    @app.handler()
+    async def quick(payload):
+        started.append(payload)
+
+    @app.handler()
+    async def slow(payload):
+        started.append(payload)
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+
+    app.create_many("quick", [f"warm-{n}" for n in range(80)])
+    thread = run_worker_thread(app, concurrency=2)
+    try:
+        wait_until(lambda: len(started) == 80, timeout=20)
+        slow_ids = app.create_many("slow", ["slow-1", "slow-2"])
+        wait_until(lambda: "slow-1" in started and "slow-2" in started, timeout=10)
+        held = app.create_many("quick", [f"held-{n}" for n in range(6)])
+        # Both handler slots are busy; the worker still claims ahead (2 x concurrency).
+        wait_until(lambda: app.stats()["running"] == 6, timeout=10)
+        prefetched = [i for i in held if app.get(i).status is TaskStatus.RUNNING]
+        assert len(prefetched) == 4 and not any(p.startswith("held") for p in started)
+
+        assert app.cancel(prefetched[0])
+        wait_until(lambda: app.get(prefetched[0]).status is TaskStatus.CANCELLED, timeout=10)
+
+        app.stop_workers()
+        wait_until(lambda: all(app.get(i).status is TaskStatus.QUEUED for i in prefetched[1:]), timeout=10)
+        assert all(app.get(i).attempts == 0 for i in prefetched[1:])
+        assert all(app.get(i).status is TaskStatus.RUNNING for i in slow_ids)   # still in their grace period
+        assert not any(p.startswith("held") for p in started)
+    finally:
+        release.set()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert all(app.get(i).status is TaskStatus.SUCCEEDED for i in slow_ids)
+
+
 # -- queues and priorities ------------------------------------------------------------------
 
 

@@ -58,14 +58,19 @@ class Attempt:
     inner: asyncio.Future | None = None
 
     lost: bool = False
+    waiting: asyncio.Task | None = None   # set while the attempt waits for a handler slot
 
     def interrupt(self, reason: str) -> None:
         """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``
         (a process-isolated one is killed). A sync handler keeps its slot until
-        its thread returns, so that no second run of the task overlaps it."""
+        its thread returns, so that no second run of the task overlaps it.
+        An attempt still waiting for a handler slot stops waiting."""
         self.ctx.request_cancel(reason)
-        if self.handler.is_async and self.inner is not None and not self.inner.done():
+        if self.waiting is not None:
+            self.waiting.cancel()
+        elif self.handler.is_async and self.inner is not None and not self.inner.done():
             self.inner.cancel()
+    admitted: bool = False                # holds a handler slot (a prefetched task may wait for one)
 
     @property
     def elapsed(self) -> float:
@@ -87,8 +92,32 @@ def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: E
     return asyncio.get_running_loop().run_in_executor(threads, call)
 
 
+async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor) -> Finished:
+    """Wait for a handler slot (a prefetched task waits here), then run the attempt."""
+    if gate.locked():
+        attempt.waiting = runner = asyncio.current_task()
+        try:
+            await gate.acquire()
+        except asyncio.CancelledError:
+            if attempt.ctx.cancel_reason is None:
+                raise
+            _uncancel(runner)
+            return _ending(attempt.ctx.cancel_reason, cancelled=True)
+        finally:
+            attempt.waiting = None
+    else:
+        await gate.acquire()  # free: returns at once
+    attempt.admitted, attempt.started = True, time.monotonic()
+    try:
+        return await run_attempt(attempt, threads)
+    finally:
+        gate.release()
+
+
 async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
+    if attempt.ctx.cancel_reason:  # interrupted before it could start
+        return _ending(attempt.ctx.cancel_reason, cancelled=True)
     if attempt.handler.is_async:
         return await _run_inline(attempt)
     try:
@@ -112,8 +141,6 @@ async def _run_inline(attempt: Attempt) -> Finished:
     task, handler, ctx = attempt.task, attempt.handler, attempt.ctx
     runner = asyncio.current_task()
     assert runner is not None
-    if ctx.cancel_reason:  # interrupted before it could start
-        return _ending(ctx.cancel_reason, cancelled=True)
     timer = asyncio.get_running_loop().call_later(task.timeout, attempt.interrupt, TIMEOUT)
     attempt.inner = runner
     try:
@@ -121,8 +148,7 @@ async def _run_inline(attempt: Attempt) -> Finished:
     except asyncio.CancelledError:
         if ctx.cancel_reason is None and runner.cancelling():
             raise  # not ours: the loop itself is going away
-        while runner.uncancel() > 0:
-            pass
+        _uncancel(runner)
         return _ending(ctx.cancel_reason, cancelled=True)
     except Exception as exc:
         return _ending(ctx.cancel_reason, exc)
@@ -130,6 +156,12 @@ async def _run_inline(attempt: Attempt) -> Finished:
         attempt.inner = None
         timer.cancel()
     return _ending(ctx.cancel_reason, None, value)
+
+
+def _uncancel(task: asyncio.Task | None) -> None:
+    """Forget cancellations this module made and handled (else later awaits in the task misbehave)."""
+    while task is not None and task.uncancel() > 0:
+        pass
 
 
 async def _settle(attempt: Attempt) -> None:

@@ -14,10 +14,13 @@ MIN_SLEEP = 0.002
 
 
 class Slots:
-    """Free capacity, globally and per queue.
+    """Claimed tasks this worker may hold, globally and per queue.
 
     ``queues`` is None (any queue), a list (those queues, sharing the global
     limit) or a dict ``{name: limit}`` (each queue capped, all within the global limit).
+    ``prefetch`` more than ``concurrency`` may be held (claimed, waiting for a
+    handler slot) when tasks are short: claims then come in bigger batches and
+    handlers never wait on a claim's round trip.
     """
 
     def __init__(self, concurrency: int, queues: Sequence[str] | dict[str, int] | None):
@@ -26,10 +29,20 @@ class Slots:
         self.names = list(queues) if queues is not None else None
         self.busy: dict[str, int] = {}
         self.total = 0
+        self.prefetch = 0
+
+    @property
+    def free(self) -> int:
+        return self.concurrency + self.prefetch - self.total
+
+    @property
+    def refill_at(self) -> int:
+        """Free slots worth a claim statement: one without prefetch, else a batch."""
+        return min(self.concurrency, self.prefetch) if self.prefetch else 1
 
     def plan(self) -> list[tuple[list[str] | None, int]]:
         """What to claim now: ``(queues filter, how many)`` pairs, each one statement."""
-        free = self.concurrency - self.total
+        free = self.free
         if free <= 0:
             return []
         if self.limits is None:
@@ -47,13 +60,11 @@ class Slots:
         self.total += 1
 
     def release(self, queue: str) -> bool:
-        """Free a slot; True when that made room where there was none."""
-        was_full = self.total >= self.concurrency or (
-            self.limits is not None and self.busy.get(queue, 0) >= self.limits.get(queue, 0)
-        )
+        """Free a slot; True when that made a claim worth making."""
+        queue_was_full = self.limits is not None and self.busy.get(queue, 0) >= self.limits.get(queue, 0)
         self.busy[queue] -= 1
         self.total -= 1
-        return was_full
+        return queue_was_full or self.free == self.refill_at
 
 
 class Fetcher:
@@ -138,8 +149,8 @@ class Fetcher:
     async def _wait(self, timeout: float | None) -> None:
         if self.stopping:
             return
-        if timeout is None and self.slots.plan():
-            return  # slots free and not drained: claim again at once
+        if timeout is None and self.slots.free >= self.slots.refill_at and self.slots.plan():
+            return  # room for a claim and not drained: claim again at once
         try:
             await asyncio.wait_for(self.wake.wait(), timeout)
         except asyncio.TimeoutError:

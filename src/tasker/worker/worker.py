@@ -15,7 +15,7 @@ from ..store.base import ClaimedTask, HeldClaim, Outcome, Store, WorkerInfo
 from ..task import TaskStatus
 from .completer import Completer
 from .events import Events, TaskEvent
-from .executor import CANCEL, LOST, SHUTDOWN, Attempt, make_context, run_attempt
+from .executor import CANCEL, LOST, SHUTDOWN, Attempt, make_context, run_admitted
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .maintenance import Maintenance
@@ -30,6 +30,7 @@ log = logging.getLogger("tasker.worker")
 GIVE_BACK_DELAY = 2.0   # seconds before a task given back at shutdown may run elsewhere
 ORPHAN_AGE = 1.0        # seconds after which a claim not running here is given back
 AFTER_INTERRUPT = 1.0   # seconds sync handlers get to notice ctx.cancelled at shutdown
+PREFETCH_BELOW = 0.02   # prefetch while the typical attempt takes less than this (seconds)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Worker:
     def __init__(self, store: Store, handlers: dict[str, "Handler"], events: Events, settings: WorkerSettings, kind: str, listen: bool):
         if not handlers:
             raise RuntimeError("this worker has no handlers: register some with @app.handler before starting it")
+        self.loop = asyncio.get_running_loop()
         self.store = store
         self.handlers = handlers
         self.events = events
@@ -83,6 +85,8 @@ class Worker:
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
+        self.gate = asyncio.Semaphore(settings.concurrency)   # handlers running at once
+        self.pace = 1.0   # typical attempt duration (moving average), seconds
         self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(kind), self._start, self._drained)
         self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(kind), settings.lease, self._reconcile, self._rescued)
         self.stop_requests = 0
@@ -106,11 +110,28 @@ class Worker:
     def stop(self, now: bool = False) -> None:
         self.stop_requests += 2 if now else 1
         self.fetcher.stop()
+        for attempt in self.running.values():
+            if not attempt.admitted:  # prefetched, never started: give it back at once
+                attempt.interrupt(SHUTDOWN)
         if self.stop_requests >= 2:
             log.warning("stopping now: interrupting %d running task(s)", len(self.running))
             self._interrupt_all()
         else:
             log.info("stopping: no new tasks; waiting up to %gs for %d running task(s)", self.settings.grace_period, len(self.running))
+
+    def stop_from_any_thread(self, now: bool = False) -> None:
+        """``stop``, run on the worker's own loop (asyncio objects are not thread-safe)."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self.loop:
+            self.stop(now)
+        else:
+            try:
+                self.loop.call_soon_threadsafe(self.stop, now)
+            except RuntimeError:
+                pass  # that loop has closed: the worker is gone already
 
     async def run(self) -> None:
         await self._register()
@@ -179,9 +200,11 @@ class Worker:
     async def _execute(self, attempt: Attempt) -> None:
         task = attempt.task
         try:
-            finished = await run_attempt(attempt, self.threads)
+            finished = await run_admitted(attempt, self.gate, self.threads)
         finally:
             self.fetcher.slot_freed(task.queue)
+        if attempt.admitted:
+            self._pace(attempt.elapsed)
         outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
         if self.running.pop(task.claim_token, None) is None:
             return  # already given back at shutdown
@@ -190,6 +213,15 @@ class Worker:
             return
         self.completer.submit(outcome)
         await report(self.events, attempt, outcome, finished.value)
+
+    def _pace(self, elapsed: float) -> None:
+        """Prefetch only while attempts are short: a long task held here could run on an idle worker."""
+        self.pace += (elapsed - self.pace) * 0.1
+        prefetch = 2 * self.settings.concurrency if self.pace < PREFETCH_BELOW and self.slots.limits is None else 0
+        if prefetch != self.slots.prefetch:
+            self.slots.prefetch = prefetch
+            if self.slots.free >= self.slots.refill_at:
+                self.fetcher.wake.set()
 
     def _drained(self) -> None:
         if not self.idle_reported:

@@ -1,0 +1,41 @@
+"""Slots: what the fetcher may claim, with and without prefetch (pure)."""
+from __future__ import annotations
+
+from tasker.worker.fetcher import Slots
+
+
+def fill(slots: Slots, queue: str = "default") -> None:
+    for _queue, count in slots.plan():
+        for _ in range(count):
+            slots.take(queue)
+
+
+def test_without_prefetch_a_claim_is_worth_making_as_soon_as_one_slot_frees():
+    slots = Slots(3, None)
+    assert slots.plan() == [(None, 3)]
+    fill(slots)
+    assert slots.plan() == [] and slots.free == 0
+    assert slots.release("default") is True     # full -> room
+    assert slots.release("default") is False    # room already known
+    assert slots.plan() == [(None, 2)]
+
+
+def test_prefetch_holds_more_than_concurrency_and_refills_in_batches():
+    slots = Slots(4, None)
+    slots.prefetch = 8
+    assert slots.plan() == [(None, 12)] and slots.refill_at == 4
+    fill(slots)
+    woke = [slots.release("default") for _ in range(6)]
+    assert woke == [False, False, False, True, False, False]   # a batch of 4 free, then quiet
+    assert slots.plan() == [(None, 6)]
+
+
+def test_per_queue_limits_wake_when_their_queue_frees():
+    slots = Slots(5, {"mail": 1, "reports": 2})
+    assert slots.plan() == [(["mail"], 1), (["reports"], 2)]
+    slots.take("mail")
+    slots.take("reports")
+    slots.take("reports")
+    assert slots.plan() == []
+    assert slots.release("mail") is True
+    assert slots.plan() == [(["mail"], 1)]
