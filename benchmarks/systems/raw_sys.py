@@ -9,7 +9,9 @@ until the table has nothing left to claim. The table is a lean cousin of
 Tasker's (uuid key, jsonb payload, the same partial "due" index), so the figure
 is what PostgreSQL itself allows for this access pattern on this machine.
 
-Workload ``process`` only; ``--batch`` is the claim size (1, 10, 100).
+Workload ``raw``: ``--batch`` is the claim size (1, 10, 100). Also the enqueue
+floors, on the same table: ``enqueue_one`` is one prepared single-row INSERT per
+call, each its own durable commit; ``enqueue_bulk`` is one COPY per batch.
 """
 from __future__ import annotations
 
@@ -65,6 +67,18 @@ class RawDriver(Driver):
         self.ns = ns
         self.db = await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True)
         await self.db.execute(DDL.format(s=ns))
+
+    async def enqueue_one(self, i: int) -> None:
+        await self.db.execute(f"INSERT INTO {self.ns}.jobs (type, payload) VALUES ('noop', %s::jsonb)",
+                              (f'{{"i":{i}}}',), prepare=True)
+
+    async def enqueue_batch(self, items: list[int]) -> None:
+        async with self.db.cursor() as cur, cur.copy(f"COPY {self.ns}.jobs (type, payload) FROM STDIN") as copy:
+            await copy.write("".join(f'noop\t{{"i":{i}}}\n' for i in items))
+
+    async def remaining(self) -> int:
+        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.jobs WHERE status IN ('queued', 'running')")
+        return (await cur.fetchone())[0]
 
     async def teardown(self) -> None:
         await self.db.execute(f"DROP SCHEMA IF EXISTS {self.ns} CASCADE")
