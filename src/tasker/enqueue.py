@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .ids import is_id, new_ids
 from .retry import seconds_of
@@ -178,13 +178,48 @@ def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, **options: A
     return NewTask(new_ids(1)[0], type, check_payload(payload, limit), *shared)
 
 
-def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, **options: Any) -> list[NewTask]:
-    """Validate a batch sharing its options: the options once, then each payload;
-    a bad payload's error names its position (``payload at position 3: ...``)."""
+class TaskBatch(Sequence[NewTask]):
+    """Tasks that share their options: one id and payload each, the rest once.
+
+    Payloads are checked on first need, in order, so a store can stream the first
+    rows (PostgreSQL's COPY) while the next are checked; a bad one raises, naming
+    its position, inside the store's transaction, and nothing is stored."""
+
+    def __init__(self, template: NewTask, ids: list[str], payloads: list[Any], limit: int):
+        self.template = template    # the shared options (its id and payload are placeholders)
+        self.ids = ids
+        self._payloads = payloads
+        self._limit = limit
+        self._texts: list[str] = []
+
+    def payloads_json(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """Checked JSON text of payloads ``start:stop``."""
+        stop = len(self.ids) if stop is None else min(stop, len(self.ids))
+        texts, payloads, limit = self._texts, self._payloads, self._limit
+        for position in range(len(texts), stop):
+            texts.append(_payload_at(position, payloads[position], limit))
+        return texts[start:stop]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.template._replace(id=self.ids[index], payload_json=self.payloads_json(index, index + 1)[0])
+
+    def __iter__(self) -> Iterator[NewTask]:
+        replace = self.template._replace
+        return (replace(id=i, payload_json=p) for i, p in zip(self.ids, self.payloads_json()))
+
+
+def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, **options: Any) -> TaskBatch:
+    """A batch sharing its options, checked at once; its payloads are checked as the
+    store reads them (``payload at position 3: ...`` names a bad one)."""
     limit = options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
     shared = shared_options(type, defaults, **options)
-    texts = [_payload_at(position, payload, limit) for position, payload in enumerate(payloads)]
-    return [NewTask(task_id, type, text, *shared) for task_id, text in zip(new_ids(len(texts)), texts)]
+    payloads = list(payloads)
+    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, limit)
 
 
 def shared_options(
@@ -241,4 +276,4 @@ def as_timedelta_seconds(value: Any, what: str) -> float | None:
     return seconds_of(value, what)
 
 
-__all__ = ["NewTask", "TaskDefaults", "build_new_task", "build_new_tasks"]
+__all__ = ["NewTask", "TaskBatch", "TaskDefaults", "build_new_task", "build_new_tasks"]

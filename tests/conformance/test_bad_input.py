@@ -1,6 +1,7 @@
 """API.md's "Bad input": each refused before anything is stored, with a message naming the problem."""
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime
 
@@ -91,6 +92,30 @@ def test_create_many_rejects_the_whole_batch_naming_the_position(app):
     with pytest.raises(TypeError, match="payloads must be a list"):
         app.create_many("batch", "abc")
     assert app.stats()["total"] == 0
+
+
+@pytest.mark.parametrize("position", [0, 57, 450, 999])   # first row, first chunk, a later chunk, the last row
+@pytest.mark.parametrize("bad, error, text", [
+    ({"bad": NotJson()}, TypeError, "not JSON-serializable"),
+    ("nul \x00", ValueError, "NUL"),
+    ("x" * (1024 * 1024 + 1), ValueError, "the limit is"),
+])
+def test_a_bad_payload_anywhere_in_a_big_batch_stores_nothing(app, position, bad, error, text):
+    payloads = [{"i": i} for i in range(1000)]
+    payloads[position] = bad
+    with pytest.raises(error, match=f"payload at position {position}: .*{text}"):
+        app.create_many("batch", payloads)
+    with pytest.raises(error, match=f"payload at position {position}"):
+        asyncio.run(_acreate_many_then_close(app, payloads))
+    assert app.stats()["total"] == 0
+    assert len(app.create_many("batch", [{"i": i} for i in range(1000)])) == 1000   # the store is fine after
+
+
+async def _acreate_many_then_close(app, payloads):
+    try:
+        await app.acreate_many("batch", payloads)
+    finally:
+        await app.aclose()
 
 
 def test_bad_handler_registrations(app):

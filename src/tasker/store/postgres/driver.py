@@ -6,13 +6,13 @@ import json
 import logging
 import random
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from ...enqueue import NewTask
+from ...enqueue import NewTask, TaskBatch
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
 from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
@@ -27,6 +27,7 @@ log = logging.getLogger("tasker.store.postgres")
 PACKAGE = "tasker.store.postgres"
 CONNECT_TIMEOUT = 10.0
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
+COPY_CHUNK = 200  # rows per COPY write
 
 
 def _literal(text: str) -> str:
@@ -161,7 +162,7 @@ class PostgresStore:
             return await _insert_on(_adapt(connection), self.q, tasks)
         assert self.pool is not None
         async with self.pool.connection() as conn:
-            if len(tasks) >= COPY_FROM and all(_plain(t) for t in tasks):
+            if len(tasks) >= COPY_FROM and _all_plain(tasks):
                 async with conn.transaction():
                     return await _copy_on(conn, self.q, tasks)
             # One INSERT statement is atomic by itself; look-ups and links need a transaction.
@@ -374,13 +375,32 @@ def _plain(task: NewTask) -> bool:
     return not task.unique_key and not task.depends_on and not task.delay
 
 
+def _all_plain(tasks: Sequence[NewTask]) -> bool:
+    return _plain(tasks.template) if isinstance(tasks, TaskBatch) else all(map(_plain, tasks))
+
+
 async def _copy_on(conn: psycopg.AsyncConnection, q: dict[str, str], tasks: Sequence[NewTask]) -> list[str]:
-    """Bulk insert through COPY, then one notification per queue (inside the caller's transaction)."""
+    """Bulk insert through COPY, then one notification per queue (inside the caller's transaction).
+    A batch goes in chunks, so the server parses one while the next is checked and written."""
     async with conn.cursor() as cur, cur.copy(q["insert_tasks_copy"]) as copy:
-        await copy.write("".join(_copy_line(t) for t in tasks))
-    for queue in {t.queue for t in tasks}:
+        if isinstance(tasks, TaskBatch):
+            for chunk in _copy_chunks(tasks):
+                await copy.write(chunk)
+        else:
+            await copy.write("".join(map(_copy_line, tasks)))
+    queues = {tasks.template.queue} if isinstance(tasks, TaskBatch) else {t.queue for t in tasks}
+    for queue in queues:
         await conn.execute(q["notify_queue"], {"queue": queue})
-    return [t.id for t in tasks]
+    return [t.id for t in tasks] if not isinstance(tasks, TaskBatch) else list(tasks.ids)
+
+
+def _copy_chunks(batch: TaskBatch) -> Iterator[str]:
+    """A batch's rows differ only in id and payload: the rest of each line is made once."""
+    _id, type_text, _payload, rest = _copy_line(batch.template).split("\t", 3)
+    for start in range(0, len(batch), COPY_CHUNK):
+        ids = batch.ids[start:start + COPY_CHUNK]
+        texts = batch.payloads_json(start, start + COPY_CHUNK)
+        yield "".join([f"{i}\t{type_text}\t{_escape(p)}\t{rest}" for i, p in zip(ids, texts)])
 
 
 def _copy_line(t: NewTask) -> str:
