@@ -126,6 +126,11 @@ class Tasker:
         self._stores[asyncio.get_running_loop()] = store
         return store
 
+    def _blocking_store(self) -> Store:
+        """The private loop's store, for the calls that skip the hop to that loop (create)."""
+        store = self._stores.get(self._loop.loop) if self._loop.loop is not None else None
+        return store if store is not None else self._sync(self._store())
+
     def _sync(self, coro: Any) -> Any:
         if self._loop.loop is None:
             # Close the private loop's connections at exit rather than leave them to the GC.
@@ -173,7 +178,7 @@ class Tasker:
         """
         task = self._new_task(type, payload, options)
         _check_sync_connection(connection)
-        return self._sync(self._insert([task], connection))[0]
+        return self._blocking_store().insert_tasks_blocking([task], connection)[0]
 
     async def _insert(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
         store = await self._store()
@@ -191,7 +196,7 @@ class Tasker:
         """
         tasks = self._new_tasks(type, payloads, options)
         _check_sync_connection(options.get("connection"))
-        return self._sync(self._insert(tasks, options.get("connection"))) if tasks else []
+        return self._blocking_store().insert_tasks_blocking(tasks, options.get("connection")) if tasks else []
 
     def _new_tasks(self, type: str, payloads: Iterable[Any], options: dict[str, Any]) -> list[NewTask]:
         options = {k: v for k, v in options.items() if k != "connection"}

@@ -148,3 +148,26 @@ async def _async_twins(app):
     assert (await app.acleanup()) == 2
     assert len(ids) == 3
     await app.aclose()
+
+
+def test_sync_create_from_many_threads_at_once(app):
+    import threading
+
+    ids, errors = [], []
+
+    def produce(n):
+        try:
+            mine = [app.create("fromThread", {"thread": n, "i": i}) for i in range(40)]
+            mine += app.create_many("fromThread", [{"thread": n, "bulk": i} for i in range(60)])
+            ids.extend(mine)
+        except Exception as exc:  # surfaced below: a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=produce, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert len(ids) == len(set(ids)) == 800
+    assert app.stats()["queued"] == 800

@@ -93,6 +93,8 @@ class Store(Protocol):
 
     # producing
     async def insert_tasks(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]: ...
+    def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        """The same for sync callers: from any thread, without an event loop."""
 
     # inspecting and controlling
     async def get_task(self, task_id: str) -> Task | None: ...

@@ -5,12 +5,13 @@ import asyncio
 import json
 import logging
 import random
+import threading
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, NamedTuple, Sequence, Union
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from ...enqueue import NewTask, TaskBatch
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
@@ -60,6 +61,8 @@ class PostgresStore:
         self.pool: AsyncConnectionPool | None = None
         self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
         self.claimer_lock = asyncio.Lock()
+        self.blocking: ConnectionPool | None = None   # for sync callers (insert_tasks_blocking), made on first use
+        self.blocking_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -89,6 +92,10 @@ class PostgresStore:
             await self.claimer.close()
         if self.pool is not None:
             await self.pool.close()
+        with self.blocking_lock:
+            blocking, self.blocking = self.blocking, None
+        if blocking is not None:
+            await asyncio.to_thread(blocking.close)
 
     async def _rows(self, name: str, params: dict[str, Any] | None = None, row_factory: Any = None) -> list[Any]:
         assert self.pool is not None, "store is not open"
@@ -158,18 +165,45 @@ class PostgresStore:
     # -- producing -------------------------------------------------------------
 
     async def insert_tasks(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        if isinstance(connection, psycopg.Connection):  # an application's sync connection, from async code
+            return await asyncio.to_thread(_run_blocking, connection, _insert_steps(self.q, tasks))
         if connection is not None:
-            return await _insert_on(_adapt(connection), self.q, tasks)
+            return await _run(_async_connection(connection), _insert_steps(self.q, tasks))
         assert self.pool is not None
+        steps, atomic = self._plan(tasks)
         async with self.pool.connection() as conn:
-            if len(tasks) >= COPY_FROM and _all_plain(tasks):
+            if atomic:
                 async with conn.transaction():
-                    return await _copy_on(conn, self.q, tasks)
-            # One INSERT statement is atomic by itself; look-ups and links need a transaction.
-            if any(t.unique_key or t.depends_on for t in tasks):
-                async with conn.transaction():
-                    return await _insert_on(conn, self.q, tasks)
-            return await _insert_on(conn, self.q, tasks)
+                    return await _run(conn, steps)
+            return await _run(conn, steps)
+
+    def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        """``insert_tasks`` for sync callers, from any thread, on a sync pool: no event loop hop."""
+        if connection is not None:
+            return _run_blocking(_sync_connection(connection), _insert_steps(self.q, tasks))
+        steps, atomic = self._plan(tasks)
+        with self._blocking_pool().connection() as conn:
+            if atomic:
+                with conn.transaction():
+                    return _run_blocking(conn, steps)
+            return _run_blocking(conn, steps)
+
+    def _plan(self, tasks: Sequence[NewTask]) -> tuple[Steps, bool]:
+        """The statements for a batch, and whether they need one transaction (one INSERT
+        is atomic by itself; COPY with its NOTIFY, look-ups and links are not)."""
+        if len(tasks) >= COPY_FROM and _all_plain(tasks):
+            return _copy_steps(self.q, tasks), True
+        return _insert_steps(self.q, tasks), any(t.unique_key or t.depends_on for t in tasks)
+
+    def _blocking_pool(self) -> ConnectionPool:
+        with self.blocking_lock:
+            if self.blocking is None:
+                self.blocking = ConnectionPool(
+                    self.config.target, min_size=1, max_size=self.max_connections, kwargs={"autocommit": True},
+                    timeout=CONNECT_TIMEOUT, name=f"tasker-{self.config.schema}-sync", open=True,
+                )
+            return self.blocking
+
 
     # -- inspecting and controlling --------------------------------------------
 
@@ -335,27 +369,44 @@ class PostgresStore:
         return await self._value("now")
 
 
-async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> list[str]:
-    """Insert, then resolve unique-key conflicts to the ids of the tasks holding the keys.
+class CopyIn(NamedTuple):
+    """A step that streams rows into ``COPY ... FROM STDIN``."""
+
+    sql: str
+    chunks: Iterator[str]
+
+
+Step = Union[tuple[str, Any], CopyIn]
+Steps = Generator[Step, list[Any], list[str]]
+
+
+def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
+    """Insert, then resolve unique-key conflicts to the ids of the tasks holding the keys
+    (statements are yielded and their rows sent back: one logic for sync and async connections).
 
     A holder can finish between the insert and the look-up, freeing its key,
     so the remaining tasks are inserted again (a few rounds at most).
     """
-    verdicts = {t.id: await _check_dependencies(conn, q, t) for t in tasks if t.depends_on}
+    verdicts = {}
+    for task in tasks:
+        if task.depends_on:
+            # Before anything is written: unknown ids fail, and the dependencies are
+            # locked (FOR SHARE) so none finishes unseen before the links commit.
+            rows = yield q["lock_dependencies"], {"ids": list(task.depends_on)}
+            verdicts[task.id] = dependency_verdict(task.depends_on, dict(rows))
     ids: dict[str, str] = {}
     pending = list(tasks)
     for _ in range(5):
         if len(pending) == 1:
-            cur = await conn.execute(q["insert_task"], pending[0]._asdict())
+            rows = yield q["insert_task"], pending[0]._asdict()
         else:
-            cur = await conn.execute(q["insert_tasks"], _columns(pending))
-        inserted = {row[0] for row in await cur.fetchall()}
+            rows = yield q["insert_tasks"], _columns(pending)
+        inserted = {row[0] for row in rows}
         ids.update({t.id: t.id for t in pending if t.id in inserted})
         pending = [t for t in pending if t.id not in inserted]
         if not pending:
             break
-        cur = await conn.execute(q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]})
-        holders = dict(await cur.fetchall())
+        holders = dict((yield q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]}))
         ids.update({t.id: holders[t.unique_key] for t in pending if t.unique_key in holders})
         pending = [t for t in pending if t.unique_key not in holders]
         if not pending:
@@ -365,9 +416,59 @@ async def _insert_on(conn: Any, q: dict[str, str], tasks: Sequence[NewTask]) -> 
     for task in tasks:
         if task.depends_on and ids[task.id] == task.id:
             pending_count, reason = verdicts[task.id]
-            await conn.execute(q["link_dependencies"], {"task_id": task.id, "ids": list(task.depends_on)})
-            await conn.execute(q["hold_for_dependencies"], {"task_id": task.id, "pending": pending_count, "reason": reason})
+            yield q["link_dependencies"], {"task_id": task.id, "ids": list(task.depends_on)}
+            yield q["hold_for_dependencies"], {"task_id": task.id, "pending": pending_count, "reason": reason}
     return [ids[t.id] for t in tasks]
+
+
+def _copy_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
+    """Bulk insert through COPY, then one notification per queue (the caller holds a transaction).
+    A batch goes in chunks, so the server parses one while the next is checked and made."""
+    if isinstance(tasks, TaskBatch):
+        yield CopyIn(q["insert_tasks_copy"], _copy_chunks(tasks))
+        queues, ids = {tasks.template.queue}, list(tasks.ids)
+    else:
+        yield CopyIn(q["insert_tasks_copy"], iter(["".join(map(_copy_line, tasks))]))
+        queues, ids = {t.queue for t in tasks}, [t.id for t in tasks]
+    for queue in queues:
+        yield q["notify_queue"], {"queue": queue}
+    return ids
+
+
+async def _run(conn: psycopg.AsyncConnection, steps: Steps) -> list[str]:
+    """Drive insert steps on an async connection."""
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, CopyIn):
+                async with conn.cursor() as cur, cur.copy(step.sql) as copy:
+                    for chunk in step.chunks:
+                        await copy.write(chunk)
+                rows: list[Any] = []
+            else:
+                cur = await conn.execute(*step)
+                rows = await cur.fetchall() if cur.description else []
+            step = steps.send(rows)
+    except StopIteration as done:
+        return done.value
+
+
+def _run_blocking(conn: psycopg.Connection, steps: Steps) -> list[str]:
+    """Drive insert steps on a sync connection."""
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, CopyIn):
+                with conn.cursor() as cur, cur.copy(step.sql) as copy:
+                    for chunk in step.chunks:
+                        copy.write(chunk)
+                rows: list[Any] = []
+            else:
+                cur = conn.execute(*step)
+                rows = cur.fetchall() if cur.description else []
+            step = steps.send(rows)
+    except StopIteration as done:
+        return done.value
 
 
 def _plain(task: NewTask) -> bool:
@@ -377,21 +478,6 @@ def _plain(task: NewTask) -> bool:
 
 def _all_plain(tasks: Sequence[NewTask]) -> bool:
     return _plain(tasks.template) if isinstance(tasks, TaskBatch) else all(map(_plain, tasks))
-
-
-async def _copy_on(conn: psycopg.AsyncConnection, q: dict[str, str], tasks: Sequence[NewTask]) -> list[str]:
-    """Bulk insert through COPY, then one notification per queue (inside the caller's transaction).
-    A batch goes in chunks, so the server parses one while the next is checked and written."""
-    async with conn.cursor() as cur, cur.copy(q["insert_tasks_copy"]) as copy:
-        if isinstance(tasks, TaskBatch):
-            for chunk in _copy_chunks(tasks):
-                await copy.write(chunk)
-        else:
-            await copy.write("".join(map(_copy_line, tasks)))
-    queues = {tasks.template.queue} if isinstance(tasks, TaskBatch) else {t.queue for t in tasks}
-    for queue in queues:
-        await conn.execute(q["notify_queue"], {"queue": queue})
-    return [t.id for t in tasks] if not isinstance(tasks, TaskBatch) else list(tasks.ids)
 
 
 def _copy_chunks(batch: TaskBatch) -> Iterator[str]:
@@ -420,13 +506,6 @@ def _escape(text: str) -> str:
 
 def _timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
-
-
-async def _check_dependencies(conn: Any, q: dict[str, str], task: NewTask) -> tuple[int, str | None]:
-    """Before anything is written: unknown ids fail, and the dependencies are
-    locked (FOR SHARE) so none finishes unseen before the links commit."""
-    rows = await (await conn.execute(q["lock_dependencies"], {"ids": list(task.depends_on)})).fetchall()
-    return dependency_verdict(task.depends_on, dict(rows))
 
 
 def _success_json(o: Outcome) -> str:
@@ -467,33 +546,18 @@ def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
     }
 
 
-class _SyncConnection:
-    """Lets the one async insert path run on an application's sync psycopg connection."""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-
-    async def execute(self, sql: str, params: Any = None) -> "_SyncCursor":
-        cur = await asyncio.to_thread(self.conn.execute, sql, params)
-        return _SyncCursor(cur)
-
-
-class _SyncCursor:
-    def __init__(self, cur: Any):
-        self.cur = cur
-
-    async def fetchall(self) -> list[Any]:
-        return self.cur.fetchall()
-
-
-def _adapt(connection: Any) -> Any:
+def _async_connection(connection: Any) -> psycopg.AsyncConnection:
     if isinstance(connection, psycopg.AsyncConnection):
         return connection
-    if isinstance(connection, psycopg.Connection):
-        return _SyncConnection(connection)
     raise TypeError(
         f"connection must be a psycopg Connection or AsyncConnection, not {type(connection).__name__}"
     )
+
+
+def _sync_connection(connection: Any) -> psycopg.Connection:
+    if isinstance(connection, psycopg.Connection):
+        return connection
+    raise TypeError(f"connection must be a psycopg Connection here, not {type(connection).__name__}")
 
 
 class PgListener:

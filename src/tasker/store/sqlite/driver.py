@@ -168,6 +168,14 @@ class SqliteStore:
         _notify_local(self.path, tasks)
         return ids
 
+    def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        """``insert_tasks`` for sync callers, from any thread: straight to the connection's thread."""
+        if connection is not None:
+            raise TypeError("connection= (transactional enqueue) needs the PostgreSQL store")
+        ids = self._thread.submit(self._insert, tasks).result()
+        _notify_local(self.path, tasks)
+        return ids
+
     def _insert(self, tasks: Sequence[NewTask]) -> list[str]:
         ids = []
         with self._transaction() as conn:
