@@ -235,6 +235,21 @@ def test_worker_that_reclaims_its_rescued_task_records_the_new_attempt(app: Task
     assert b.alive()
 
 
+def test_a_task_from_another_process_wakes_an_idle_worker(app: Tasker, store_url: str, db: Db, spawn):
+    """No in-process call reaches a worker in another process: PostgreSQL's NOTIFY
+    does, and on SQLite the worker watches the file's data version. The minute-long
+    poll is never what wakes it."""
+    spawn(store_url, C=2, POLL=60, LOGLEVEL="WARNING")
+    wait_registered(db, 1)
+    delays = []
+    for _ in range(3):
+        created = time.time()
+        task_id = app.create("noop", {"n": 1})
+        _attempt, _pid, started_at, _finished = wait_started(db, task_id, 1, timeout=30)
+        delays.append(started_at - created)
+    assert max(delays) < 5.0, delays   # typically milliseconds; the poll would take a minute
+
+
 # -- 4. SIGTERM under load ------------------------------------------------------
 
 

@@ -16,13 +16,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from ...enqueue import NewTask
 from ...errors import SchemaTooNewError, TaskerError
 from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
 from ...series import Schedule, ScheduleSpec, SeriesRow
+from ...worker.repeat import cancel_and_wait
 from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import as_json, as_utc, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
 from ..sqlfiles import load_migrations, load_queries, load_schema
@@ -30,6 +31,7 @@ from ..url import StoreConfig
 
 PACKAGE = "tasker.store.sqlite"
 BUSY_TIMEOUT_MS = 30_000
+WATCH_INTERVAL = 0.01   # seconds between looks for other processes' commits
 
 # In-process listeners per database file: a task created in this process
 # wakes this process's workers at once, without waiting for their poll.
@@ -325,7 +327,14 @@ class SqliteStore:
         listener = LocalListener(self.path, asyncio.get_running_loop(), on_wakeup, on_cancel or (lambda _id: None))
         with _listeners_lock:
             _listeners.setdefault(self.path, set()).add(listener)
+        if self.path != ":memory:":
+            listener.watch(lambda: self._call(self._data_version))
         return listener
+
+    def _data_version(self) -> int:
+        """Changes when another connection (another process's, say) commits to this file."""
+        assert self._conn is not None
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     # -- recurring series ------------------------------------------------------
 
@@ -415,10 +424,29 @@ class LocalListener:
         self.loop = loop
         self.on_wakeup = on_wakeup
         self.on_cancel = on_cancel
+        self.watcher: asyncio.Task | None = None
+
+    def watch(self, data_version: Callable[[], Awaitable[int]]) -> None:
+        """Wake on other processes' commits too (they cannot call us): a cheap pragma, polled."""
+        self.watcher = asyncio.create_task(self._watch(data_version), name="tasker-sqlite-watch")
+
+    async def _watch(self, data_version: Callable[[], Awaitable[int]]) -> None:
+        seen = await data_version()
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                version = await data_version()
+            except sqlite3.Error:
+                continue  # busy or briefly unavailable: the poll is the safety net
+            if version != seen:
+                seen = version
+                self.on_wakeup(Wakeup())
 
     async def stop(self) -> None:
         with _listeners_lock:
             _listeners.get(self.path, set()).discard(self)
+        if self.watcher is not None:
+            await cancel_and_wait(self.watcher)
 
     def deliver(self, fn: Callable[..., None], arg: Any) -> None:
         try:
