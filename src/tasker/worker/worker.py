@@ -286,10 +286,13 @@ def with_attempt_details(outcome: Outcome, attempt: Attempt) -> Outcome:
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:
     """Log the attempt with its fields, then call the hooks."""
+    succeeded = outcome.status is TaskStatus.SUCCEEDED
+    if succeeded and not events.hooks["success"] and not log.isEnabledFor(logging.INFO):
+        return  # the common case under load: nothing would see the event
     task = attempt.task
     event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value, outcome.error)
     fields = {"task_id": task.id, "task_type": task.type, "attempt": task.attempts, "duration": event.duration, "status": event.status}
-    if outcome.status.value == "succeeded":
+    if succeeded:
         log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)
         await events.emit("success", event)
         return
