@@ -191,7 +191,7 @@ class PostgresStore:
     def _plan(self, tasks: Sequence[NewTask]) -> tuple[Steps, bool]:
         """The statements for a batch, and whether they need one transaction (one INSERT
         is atomic by itself; COPY with its NOTIFY, look-ups and links are not)."""
-        if len(tasks) >= COPY_FROM and _all_plain(tasks):
+        if isinstance(tasks, TaskBatch) and len(tasks) >= COPY_FROM and _plain(tasks.template):
             return _copy_steps(self.q, tasks), True
         return _insert_steps(self.q, tasks), any(t.unique_key or t.depends_on for t in tasks)
 
@@ -421,18 +421,12 @@ def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
     return [ids[t.id] for t in tasks]
 
 
-def _copy_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
-    """Bulk insert through COPY, then one notification per queue (the caller holds a transaction).
-    A batch goes in chunks, so the server parses one while the next is checked and made."""
-    if isinstance(tasks, TaskBatch):
-        yield CopyIn(q["insert_tasks_copy"], _copy_chunks(tasks))
-        queues, ids = {tasks.template.queue}, list(tasks.ids)
-    else:
-        yield CopyIn(q["insert_tasks_copy"], iter(["".join(map(_copy_line, tasks))]))
-        queues, ids = {t.queue for t in tasks}, [t.id for t in tasks]
-    for queue in queues:
-        yield q["notify_queue"], {"queue": queue}
-    return ids
+def _copy_steps(q: dict[str, str], batch: TaskBatch) -> Steps:
+    """Bulk insert through COPY, then the notification (the caller holds a transaction).
+    The batch goes in chunks, so the server parses one while the next is checked and made."""
+    yield CopyIn(q["insert_tasks_copy"], _copy_chunks(batch))
+    yield q["notify_queue"], {"queue": batch.template.queue}
+    return list(batch.ids)
 
 
 async def _run(conn: psycopg.AsyncConnection, steps: Steps) -> list[str]:
@@ -474,10 +468,6 @@ def _run_blocking(conn: psycopg.Connection, steps: Steps) -> list[str]:
 def _plain(task: NewTask) -> bool:
     """A task COPY can write as is: nothing to look up, link or compute on the server."""
     return not task.unique_key and not task.depends_on and not task.delay
-
-
-def _all_plain(tasks: Sequence[NewTask]) -> bool:
-    return _plain(tasks.template) if isinstance(tasks, TaskBatch) else all(map(_plain, tasks))
 
 
 def _copy_chunks(batch: TaskBatch) -> Iterator[str]:
