@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import signal
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Sequence
@@ -61,6 +63,17 @@ class Tasker:
         self._early_stops: list[bool] = []   # stop requests that arrived meanwhile
         self._periodics: dict[str, tuple[Any, dict[str, Any]]] = {}
         self._declared: set[Store] = set()
+        _APPS.add(self)
+
+    def _forget_the_parent(self) -> None:
+        """In a forked child: the parent's threads did not come along, and its connections
+        are the parent's sessions (closing them here would end them there), so keep them
+        untouched and start afresh on first use."""
+        _ABANDONED.append((self._loop, self._stores, self._opening, self._threads))
+        self._loop = LoopThread()
+        self._stores, self._opening, self._threads = {}, {}, None
+        self._workers, self._declared = set(), set()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Tasker({self.config.display!r})"
@@ -534,6 +547,18 @@ class Tasker:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+_APPS: "weakref.WeakSet[Tasker]" = weakref.WeakSet()
+_ABANDONED: list[Any] = []   # a forked child's view of its parent's resources: never used, never closed
+
+
+def _after_fork_in_child() -> None:
+    for app in list(_APPS):
+        app._forget_the_parent()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _well_formed(task_id: Any) -> bool:

@@ -171,3 +171,39 @@ def test_sync_create_from_many_threads_at_once(app):
     assert not errors
     assert len(ids) == len(set(ids)) == 800
     assert app.stats()["queued"] == 800
+
+
+def test_a_forked_child_uses_the_app_without_touching_the_parents_connections(app):
+    """gunicorn --preload and multiprocessing's fork: the child starts afresh; the parent carries on."""
+    import os
+    import signal
+
+    from polling import wait_until
+
+    app.create("beforeFork")
+    assert app.create_many("beforeFork", list(range(60)))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the id it made, then leave without running the parent's teardown
+        code = 1
+        try:
+            child_id = app.create("inChild", {"pid": os.getpid()})
+            app.create_many("inChild", list(range(60)))
+            app.close()
+            os.write(write_end, child_id.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        status = wait_until(lambda: os.waitpid(pid, os.WNOHANG)[0] == pid, timeout=30, message="the forked child to finish")
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    child_id = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert status and child_id, "the child could not create its task"
+    assert app.get(child_id).payload == {"pid": pid}
+    assert app.get(app.create("afterFork")).type == "afterFork"   # the parent's connections still work
+    assert len(app.list(type="inChild", limit=1000)) == 61
