@@ -40,11 +40,6 @@ def load_migrations(package: str, substitutions: dict[str, str]) -> list[Migrati
     return found
 
 
-def load_schema(package: str, substitutions: dict[str, str]) -> str:
-    """``schema.sql``: the current schema in one piece, for fresh installs."""
-    return _substitute(resources.files(package).joinpath("schema.sql").read_text("utf-8"), substitutions)
-
-
 def _substitute(text: str, substitutions: dict[str, str]) -> str:
     for key, value in substitutions.items():
         text = text.replace("{" + key + "}", value)

@@ -21,7 +21,7 @@ from ...series import Schedule, ScheduleSpec, SeriesRow
 from ...worker.repeat import cancel_and_wait
 from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
-from ..sqlfiles import load_migrations, load_queries, load_schema
+from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig
 
 log = logging.getLogger("tasker.store.postgres")
@@ -56,7 +56,6 @@ class PostgresStore:
         }
         self.q = load_queries(PACKAGE, subs)
         self.migrations = load_migrations(PACKAGE, subs)
-        self.schema_sql = load_schema(PACKAGE, subs)
         self.max_connections = max_connections
         self.pool: AsyncConnectionPool | None = None
         self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
@@ -116,37 +115,25 @@ class PostgresStore:
         return await self._value("schema_version") if exists else None
 
     async def migrate(self) -> list[int]:
-        """Apply what is missing, under an advisory lock, in one transaction."""
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(self.q["lock_migrations"], {"key": f"tasker.migrate.{self.config.schema}"})
-            await conn.execute(self.q["create_version_table"])
-            current = (await (await conn.execute(self.q["schema_version"])).fetchone())[0]
-            latest = self.migrations[-1].version
-            if current is not None and current > latest:
-                raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {current}; this Tasker knows {latest}")
-            if current is None:
-                await conn.execute(self.schema_sql)
-                applied = [m.version for m in self.migrations]
-            else:
-                applied = []
-                for migration in self.migrations[current:]:
-                    await conn.execute(migration.sql)
-                    applied.append(migration.version)
-            for version in applied:
-                await conn.execute(self.q["record_version"], {"version": version})
-            return applied
+        """Apply what is missing (a fresh install: every migration), under an advisory lock, in one transaction."""
+        return await self.migrate_to(None)
 
-    async def migrate_to(self, version: int) -> None:
-        """Apply migrations one at a time up to ``version`` (for the upgrade-path test)."""
+    async def migrate_to(self, version: int | None) -> list[int]:
+        """Apply the missing migrations up to ``version`` (None: the latest); their versions."""
         assert self.pool is not None
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(self.q["lock_migrations"], {"key": f"tasker.migrate.{self.config.schema}"})
             await conn.execute(self.q["create_version_table"])
             current = (await (await conn.execute(self.q["schema_version"])).fetchone())[0] or 0
+            latest = self.migrations[-1].version
+            if current > latest:
+                raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {current}; this Tasker knows {latest}")
+            applied = []
             for migration in self.migrations[current:version]:
                 await conn.execute(migration.sql)
                 await conn.execute(self.q["record_version"], {"version": migration.version})
+                applied.append(migration.version)
+            return applied
 
     async def check_schema(self) -> None:
         version = await self.schema_version()

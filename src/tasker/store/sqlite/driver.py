@@ -26,7 +26,7 @@ from ...series import Schedule, ScheduleSpec, SeriesRow
 from ...worker.repeat import cancel_and_wait
 from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
 from ..records import as_json, as_utc, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
-from ..sqlfiles import load_migrations, load_queries, load_schema
+from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig
 
 PACKAGE = "tasker.store.sqlite"
@@ -62,7 +62,6 @@ class SqliteStore:
         self.path = config.target
         self.q = load_queries(PACKAGE, {})
         self.migrations = load_migrations(PACKAGE, {})
-        self.schema_sql = load_schema(PACKAGE, {})
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasker-sqlite")
         self._conn: sqlite3.Connection | None = None
 
@@ -129,8 +128,8 @@ class SqliteStore:
     async def migrate(self) -> list[int]:
         return await self._call(self._migrate, None)
 
-    async def migrate_to(self, version: int) -> None:
-        await self._call(self._migrate, version)
+    async def migrate_to(self, version: int | None) -> list[int]:
+        return await self._call(self._migrate, version)
 
     def _migrate(self, target: int | None) -> list[int]:
         """BEGIN IMMEDIATE takes the write lock: concurrent migrations queue up."""
@@ -140,15 +139,13 @@ class SqliteStore:
             latest = self.migrations[-1].version
             if current is not None and current > latest:
                 raise SchemaTooNewError(f"{self.path} is at schema version {current}; this Tasker knows {latest}")
-            if current is None and target is None:
-                scripts = [(m.version, None) for m in self.migrations[:-1]] + [(latest, self.schema_sql)]
-            else:
-                scripts = [(m.version, m.sql) for m in self.migrations[(current or 0):target]]
-            for version, sql in scripts:
-                for statement in _statements(sql or ""):
+            applied = []
+            for migration in self.migrations[(current or 0):target]:
+                for statement in _statements(migration.sql):
                     conn.execute(statement)
-                conn.execute(self.q["record_version"], {"version": version, "now": time.time()})
-            return [version for version, _ in scripts]
+                conn.execute(self.q["record_version"], {"version": migration.version, "now": time.time()})
+                applied.append(migration.version)
+            return applied
 
     async def check_schema(self) -> None:
         await self.migrate()
