@@ -206,11 +206,19 @@ class TaskBatch(Sequence[NewTask]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return self.template._replace(id=self.ids[index], payload_json=self.payloads_json(index, index + 1)[0])
+        position = range(len(self))[index]   # negative indexes too; IndexError past the end
+        return self.template._replace(id=self.ids[position], payload_json=self.payloads_json(position, position + 1)[0])
 
     def __iter__(self) -> Iterator[NewTask]:
         replace = self.template._replace
         return (replace(id=i, payload_json=p) for i, p in zip(self.ids, self.payloads_json()))
+
+
+def needs_lookups(tasks: Sequence[NewTask]) -> bool:
+    """Whether inserting these needs more than one plain statement (unique keys to
+    resolve, dependencies to check and link); a batch answers from its shared options."""
+    sample = [tasks.template] if isinstance(tasks, TaskBatch) else tasks
+    return any(t.unique_key or t.depends_on for t in sample)
 
 
 def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, **options: Any) -> TaskBatch:
@@ -276,4 +284,4 @@ def as_timedelta_seconds(value: Any, what: str) -> float | None:
     return seconds_of(value, what)
 
 
-__all__ = ["NewTask", "TaskBatch", "TaskDefaults", "build_new_task", "build_new_tasks"]
+__all__ = ["NewTask", "TaskBatch", "TaskDefaults", "build_new_task", "build_new_tasks", "needs_lookups"]

@@ -53,7 +53,7 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None) -> 
         try:
             result_json = "null" if finished.value is None else storable_json(finished.value, "handler result")
         except (TypeError, ValueError) as exc:
-            return decide(task, Finished(Ending.RAISED, error=type(exc)(str(exc))), policy)
+            return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy)
         return Outcome(task.id, task.claim_token, TaskStatus.SUCCEEDED, result_json=result_json)
     if ending is Ending.CANCELLED:
         return Outcome(task.id, task.claim_token, TaskStatus.CANCELLED, error=describe_error(finished.error, "Cancelled: cancellation requested"))

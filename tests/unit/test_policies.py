@@ -72,3 +72,16 @@ def test_urls():
     assert parse_url("postgresql://u:secret@h/db").display == "postgresql://u:***@h/db"
     with pytest.raises(ValueError, match="names no file"):
         parse_url("sqlite://")
+
+
+def test_a_task_batch_is_a_sequence_of_new_tasks():
+    from tasker.enqueue import TaskDefaults, build_new_tasks, needs_lookups
+
+    batch = build_new_tasks("t", [{"n": 0}, {"n": 1}, {"n": 2}], TaskDefaults(), queue="q", priority=3)
+    assert len(batch) == 3 and [t.payload_json for t in batch] == ['{"n":0}', '{"n":1}', '{"n":2}']
+    assert batch[-1] == batch[2] and batch[-1].payload_json == '{"n":2}' and batch[0].id == batch.ids[0]
+    assert [t.id for t in batch[1:]] == batch.ids[1:] and {t.queue for t in batch} == {"q"}
+    with pytest.raises(IndexError):
+        batch[3]
+    assert not needs_lookups(batch)
+    assert needs_lookups(build_new_tasks("t", [1, 2], TaskDefaults(), unique_key="k"))

@@ -94,19 +94,16 @@ def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: E
 
 async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor) -> Finished:
     """Wait for a handler slot (a prefetched task waits here), then run the attempt."""
-    if gate.locked():
-        attempt.waiting = runner = asyncio.current_task()
-        try:
-            await gate.acquire()
-        except asyncio.CancelledError:
-            if attempt.ctx.cancel_reason is None:
-                raise
-            _uncancel(runner)
-            return _ending(attempt.ctx.cancel_reason, cancelled=True)
-        finally:
-            attempt.waiting = None
-    else:
-        await gate.acquire()  # free: returns at once
+    attempt.waiting = runner = asyncio.current_task()
+    try:
+        await gate.acquire()  # a free gate returns at once, with no chance to be cancelled
+    except asyncio.CancelledError:
+        if attempt.ctx.cancel_reason is None:
+            raise
+        _uncancel(runner)
+        return _ending(attempt.ctx.cancel_reason, cancelled=True)
+    finally:
+        attempt.waiting = None
     attempt.admitted, attempt.started = True, time.monotonic()
     try:
         return await run_attempt(attempt, threads)

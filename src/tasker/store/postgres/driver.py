@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from ...enqueue import NewTask, TaskBatch
+from ...enqueue import NewTask, TaskBatch, needs_lookups
 from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
 from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
@@ -180,7 +180,7 @@ class PostgresStore:
         is atomic by itself; COPY with its NOTIFY, look-ups and links are not)."""
         if isinstance(tasks, TaskBatch) and len(tasks) >= COPY_FROM and _plain(tasks.template):
             return _copy_steps(self.q, tasks), True
-        return _insert_steps(self.q, tasks), any(t.unique_key or t.depends_on for t in tasks)
+        return _insert_steps(self.q, tasks), needs_lookups(tasks)
 
     def _blocking_pool(self) -> ConnectionPool:
         with self.blocking_lock:
@@ -458,23 +458,23 @@ def _plain(task: NewTask) -> bool:
 
 
 def _copy_chunks(batch: TaskBatch) -> Iterator[str]:
-    """A batch's rows differ only in id and payload: the rest of each line is made once."""
-    _id, type_text, _payload, rest = _copy_line(batch.template).split("\t", 3)
+    """Rows in COPY's text format. Only backslash needs escaping: names refuse control
+    characters and JSON text escapes its own, so no tab or line break can occur.
+    A batch's rows differ only in id and payload: the rest of each line is made once."""
+    type_text, rest = _escape(batch.template.type), _copy_tail(batch.template)
     for start in range(0, len(batch), COPY_CHUNK):
         ids = batch.ids[start:start + COPY_CHUNK]
         texts = batch.payloads_json(start, start + COPY_CHUNK)
         yield "".join([f"{i}\t{type_text}\t{_escape(p)}\t{rest}" for i, p in zip(ids, texts)])
 
 
-def _copy_line(t: NewTask) -> str:
-    """One row in COPY's text format. Only backslash needs escaping: names refuse control
-    characters and JSON text escapes its own, so no tab or line break can occur."""
+def _copy_tail(t: NewTask) -> str:
+    """The columns after the payload, through the end of the line."""
     # 'now' is read as the transaction's start: the store's clock, like now().
     run_at = "now" if t.run_at is None else _timestamp(t.run_at)
     retry_delay = "\\N" if t.retry_delay is None else repr(t.retry_delay)
     meta = "\\N" if t.meta_json is None else _escape(t.meta_json)
-    return (f"{t.id}\t{_escape(t.type)}\t{_escape(t.payload_json)}\t{_escape(t.queue)}\t{t.priority}\t{run_at}"
-            f"\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\n")
+    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\n"
 
 
 def _escape(text: str) -> str:

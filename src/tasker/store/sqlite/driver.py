@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
-from ...enqueue import NewTask
+from ...enqueue import NewTask, needs_lookups
 from ...errors import SchemaTooNewError, TaskerError
 from ...task import Task, TaskStatus, WorkerState
 from ...ids import new_id
@@ -179,7 +179,7 @@ class SqliteStore:
         ids = []
         with self._transaction() as conn:
             now = time.time()
-            if not any(t.unique_key or t.depends_on for t in tasks):
+            if not needs_lookups(tasks):
                 conn.executemany(self.q["insert_task"], [_row(t, now) for t in tasks])
                 return [t.id for t in tasks]
             verdicts = {t.id: self._check_dependencies(t) for t in tasks if t.depends_on}
