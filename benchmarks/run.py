@@ -345,30 +345,24 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
         what = "bare INSERT, a commit each" if wl == "enqueue_one" else "bare COPY per batch"
         return f"{fmt(floor)} ({what}; T ×{r:.2f})" if r else fmt(floor)
 
-    # (a)
-    t = value("tasker-pg", "enqueue_one", "rate")
-    name, best = fastest("enqueue_one", "rate", pg_peers)
-    r = ratio(t, best, True)
-    rows.append(["(a) enqueue 1 call each", "tasks/s"] + peer_cells("enqueue_one", "rate", "", True, t)
-                + ([raw_floor("enqueue_one", t)] if raw_on else [])
-                + [verdict("one-call enqueue ≥ 1.4× fastest PG peer", None if r is None else r >= 1.4,
-                           f"≥1.4× fastest PG peer ({name}): ×{r:.2f}" if r else "≥1.4× fastest PG peer: n/a")])
-    ta = value("tasker-pg", "enqueue_one", "rate", "async")
-    r2 = ratio(ta, best, True)
-    rows.append(["(a) …Tasker async `acreate`", "tasks/s"] + peer_cells("enqueue_one", "rate", "", True, ta, "async")
-                + ([""] if raw_on else []) + [f"async API: ×{r2:.2f} of {name}" if r2 else ""])
-    # (b)
-    t = value("tasker-pg", "enqueue_bulk", "rate")
-    name, best = fastest("enqueue_bulk", "rate", [p for p in peers if p not in unavailable])
-    r = ratio(t, best, True)
-    rows.append(["(b) enqueue, batches of 1,000", "tasks/s"] + peer_cells("enqueue_bulk", "rate", "", True, t)
-                + ([raw_floor("enqueue_bulk", t)] if raw_on else [])
-                + [verdict("batched enqueue ≥ 2× fastest peer's bulk", None if r is None else r >= 2.0,
-                           f"≥2× fastest peer bulk ({name}): ×{r:.2f}" if r else "≥2× fastest peer bulk: n/a")])
-    ta = value("tasker-pg", "enqueue_bulk", "rate", "async")
-    r2 = ratio(ta, best, True)
-    rows.append(["(b) …Tasker async `acreate_many`", "tasks/s"] + peer_cells("enqueue_bulk", "rate", "", True, ta, "async")
-                + ([""] if raw_on else []) + [f"async API: ×{r2:.2f} of {name}" if r2 else ""])
+    def enqueue_rows(wl: str, title: str, async_title: str, pool: list[str], target: float, goal: str, short: str) -> None:
+        """A sync row with its verdict, then the async API's row: (a) and (b)."""
+        t = value("tasker-pg", wl, "rate")
+        name, best = fastest(wl, "rate", pool)
+        r = ratio(t, best, True)
+        rows.append([title, "tasks/s"] + peer_cells(wl, "rate", "", True, t)
+                    + ([raw_floor(wl, t)] if raw_on else [])
+                    + [verdict(goal, None if r is None else r >= target,
+                               f"≥{target:g}× {short} ({name}): ×{r:.2f}" if r else f"≥{target:g}× {short}: n/a")])
+        ta = value("tasker-pg", wl, "rate", "async")
+        r2 = ratio(ta, best, True)
+        rows.append([async_title, "tasks/s"] + peer_cells(wl, "rate", "", True, ta, "async")
+                    + ([""] if raw_on else []) + [f"async API: ×{r2:.2f} of {name}" if r2 else ""])
+
+    enqueue_rows("enqueue_one", "(a) enqueue 1 call each", "(a) …Tasker async `acreate`", pg_peers, 1.4,
+                 "one-call enqueue ≥ 1.4× fastest PG peer", "fastest PG peer")
+    enqueue_rows("enqueue_bulk", "(b) enqueue, batches of 1,000", "(b) …Tasker async `acreate_many`",
+                 [p for p in peers if p not in unavailable], 2.0, "batched enqueue ≥ 2× fastest peer's bulk", "fastest peer bulk")
     # (c)
     t = value("tasker-pg", "process", "rate")
     name, best = fastest("process", "rate", pg_peers)
