@@ -65,6 +65,15 @@ class _Recorder:
 record = _Recorder()
 
 
+async def wait_for_starts(path: str, keys: Any, n: int, deadline: float, interval: float) -> dict[str, float]:
+    """Poll a record file until ``n`` of ``keys`` have started, or the deadline: key -> start time."""
+    while True:
+        starts = {k: t for k, t in read_records(path) if k in keys}
+        if len(starts) >= n or time.time() > deadline:
+            return starts
+        await asyncio.sleep(interval)
+
+
 def read_records(path: str) -> list[tuple[str, float]]:
     try:
         with open(path) as fh:
@@ -320,12 +329,7 @@ class Workloads:
                 pause = t_next - time.time()
                 if pause > 0:
                     await asyncio.sleep(pause)
-            deadline = time.time() + 30
-            while True:
-                starts = {k: t for k, t in read_records(self.path("rec")) if k in commits}
-                if len(starts) >= n or time.time() > deadline:
-                    break
-                await asyncio.sleep(0.05)
+            starts = await wait_for_starts(self.path("rec"), commits, n, time.time() + 30, 0.05)
         finally:
             w.stop()
         delays = [starts[k] - commits[k] for k in commits if k in starts]

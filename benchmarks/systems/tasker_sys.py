@@ -168,12 +168,7 @@ class TaskerDriver(Driver):
                 when = t0 + k * 0.25 + random.uniform(0, 0.05)
                 task_id = self.app.schedule_at(datetime.fromtimestamp(when, timezone.utc), "tick")
                 due[task_id] = when
-            deadline = t0 + n * 0.25 + 30
-            while True:
-                starts = {k: t for k, t in read_records(wl.path("rec")) if k in due}
-                if len(starts) >= n or time.time() > deadline:
-                    break
-                await asyncio.sleep(0.1)
+            starts = await harness.wait_for_starts(wl.path("rec"), due, n, t0 + n * 0.25 + 30, 0.1)
         finally:
             w.stop()
         late = [starts[k] - due[k] for k in due if k in starts]
