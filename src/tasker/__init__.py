@@ -10,6 +10,7 @@
 from .app import Tasker
 from .context import TaskContext
 from .errors import (
+    InputError,
     SchemaMissingError,
     SchemaTooNewError,
     TaskCancelledError,
@@ -20,10 +21,11 @@ from .errors import (
 from .series import Schedule
 from .task import Task, TaskStatus, WorkerState
 from .worker.events import TaskEvent
-from .worker.executor import Retry, Snooze
+from .outcome import Retry, Snooze
 from .worker.one_pass import PassSummary
 
 __all__ = [
+    "InputError",
     "PassSummary",
     "Retry",
     "Schedule",

@@ -28,11 +28,10 @@ from .app import Tasker
 from .errors import TaskerError
 from .jsonable import jsonable
 from .store.url import StoreConfig, parse_url
-from .task import Task, TaskStatus
+from .task import STATUSES, Task, TaskStatus, refusal
 
 DEFAULT_URL_HELP = "Database URL [env: TASKER_URL; default: sqlite:///tasker.db in the current directory]."
 STATUS_STYLES = {"queued": "cyan", "running": "yellow", "succeeded": "green", "failed": "red", "cancelled": "magenta"}
-STATUSES = [s.value for s in TaskStatus]
 # Unicode bidi controls can visually reorder a line ("Trojan Source"); show them escaped.
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
@@ -289,7 +288,8 @@ TASK_COLUMNS: list[tuple[str, int, Any, dict[str, Any]]] = [
 def tasks_table(tasks: list[Task], width: int) -> Table | Text:
     if not tasks:
         return Text("no tasks")
-    columns, used = [], 0
+    columns: list[tuple[str, int, Any, dict[str, Any]]] = []
+    used = 0
     for column in TASK_COLUMNS:
         used += column[1] + 3  # cell padding and separator
         if columns and used > width:
@@ -365,7 +365,7 @@ def cancel(task_id: str, url: str | None) -> None:
         if not app.cancel(task_id):
             task = app.get(task_id)
             if task is not None:
-                raise UserError(f"cannot cancel {task_id}: it is already {task.status.value}")
+                raise UserError(f"cannot cancel {task_id}: {refusal('cancel', task.status)}")
             if any(s.id == task_id for s in app.schedules(include_cancelled=True)):
                 raise UserError(f"cannot cancel series {task_id}: it is already cancelled")
             raise UserError(f"cannot cancel: no task or series with id {task_id!r}")
@@ -396,9 +396,9 @@ def retry(task_id: str, url: str | None) -> None:
             task = app.get(task_id)
             if task is None:
                 raise UserError(f"cannot retry: no task with id {task_id!r}")
-            if task.status.value in ("failed", "cancelled"):
+            if task.status.finished:
                 raise UserError(f"cannot retry {task_id}: another live task holds its unique key")
-            raise UserError(f"cannot retry {task_id}: it is {task.status.value}, not failed or cancelled")
+            raise UserError(f"cannot retry {task_id}: {refusal('retry', task.status)}")
     stdout().print(text(f"queued {task_id} again"))
 
 
@@ -547,13 +547,13 @@ def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: 
     """
     configure_logging(log_level)
     url, explicit = store_url(url)
-    if explicit:
+    if explicit and url is not None:
         parse_url(url)  # a bad URL is reported as such, not as a failure inside the import
         # Set before the import so that apps built as `Tasker()` use this store.
         os.environ["TASKER_URL"] = url
     queue_spec = parse_queues(queues, concurrency)
     app = load_app(app_path)
-    if explicit:
+    if explicit and url is not None:
         warn_if_other_store(app, url)
     options = {k: v for k, v in options.items() if v is not None}
     try:
@@ -647,7 +647,7 @@ def dashboard(host: str, port: int, token: str | None, app_path: str | None, log
 
     url, explicit = store_url(url)
     if app_path:
-        if explicit:
+        if explicit and url is not None:
             os.environ["TASKER_URL"] = url
         app = load_app(app_path)
     else:

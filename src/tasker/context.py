@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .enqueue import storable_json
+from . import checks
 
 
 _EVENT_MADE = threading.Lock()
@@ -61,7 +61,7 @@ class TaskContext:
 
         >>> ctx.progress({"done": 40, "total": 100})
         """
-        self.progress_json = storable_json(value, "progress")
+        self.progress_json = checks.json_text(value, "progress")
         self.progress_dirty = True
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .app import Tasker
-from .task import Task, TaskStatus
+from .task import Task
 
 PREFIX = "demo."
 QUEUE = "tasker-demo"
@@ -83,8 +83,8 @@ def outcome_table(tasks: list[Task]) -> Table:
     """One row per (type, status, attempts, first error line), with a count."""
     rows = Counter((t.type, t.status.value, t.attempts, first_line(t.last_error)) for t in tasks)
     table = Table(title="demo outcomes", header_style="bold", show_edge=False)
-    for name, justify in (("TYPE", "left"), ("TASKS", "right"), ("STATUS", "left"), ("ATTEMPTS", "right"), ("LAST ERROR", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+    for name in ("TYPE", "TASKS", "STATUS", "ATTEMPTS", "LAST ERROR"):
+        table.add_column(name, justify="right" if name in ("TASKS", "ATTEMPTS") else "left", overflow="fold")
     for (type_, status, attempts, error), n in sorted(rows.items()):
         table.add_row(Text(type_), Text(str(n)), Text(status, style=STATUS_STYLES[status]), Text(str(attempts)), Text(error, style="red"))
     return table

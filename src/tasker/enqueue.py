@@ -4,28 +4,27 @@ Everything here runs before any I/O, so bad input is refused with nothing stored
 """
 from __future__ import annotations
 
-import json
-import math
-import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
+from . import checks
+from .checks import Checks
+from .errors import InputError
 from .ids import is_id, new_ids
-from .retry import seconds_of
+from .limits import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_PRIORITY,
+    DEFAULT_QUEUE,
+    DEFAULT_TIMEOUT,
+    MAX_ATTEMPTS,
+    MAX_DEPENDENCIES,
+    MAX_TIMEOUT,
+    PRIORITY_RANGE,
+)
 
-MAX_NAME_LENGTH = 255
-DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
-DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_TIMEOUT = 300.0
-DEFAULT_QUEUE = "default"
-DEFAULT_PRIORITY = 0
-PRIORITY_RANGE = (-(2**31), 2**31 - 1)
-EARLIEST_EPOCH = -62135596800.0     # 0001-01-01T00:00:00Z
-LATEST_EPOCH = 253402300799.0       # 9999-12-31T23:59:59Z
-MAX_DELAY = 1e10
-ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# The per-task options of create / create_many (API.md), besides connection=.
+TASK_OPTIONS = ("run_at", "delay", "max_attempts", "priority", "queue", "unique_key", "depends_on", "timeout", "meta", "retry_delay")
 
 
 @dataclass(frozen=True)
@@ -57,125 +56,15 @@ class NewTask(NamedTuple):
     depends_on: tuple[str, ...] = ()
 
 
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def to_json(value: Any, what: str) -> str:
-    """Serialize strictly: JSON only, no NaN or Infinity, no silent str() fallback."""
-    try:
-        return _ENCODE(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} is not JSON-serializable: {exc}") from None
-
-
-def check_name(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{what} must not be empty")
-    if len(value) > MAX_NAME_LENGTH:
-        raise ValueError(f"{what} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        # Names end up in logs and terminals: a newline or an escape sequence could forge them.
-        raise ValueError(f"{what} must not contain control characters (such as newlines or NUL): {value!r}")
-    return value
-
-
-def check_int(value: Any, what: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{what} must be <= {maximum}, got {value}")
-    return value
-
-
-def check_timeout(value: Any) -> float:
-    seconds = seconds_of(value, "timeout")
-    if seconds <= 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {value!r}")
-    return seconds
-
-
-def epoch_of(when: Any, what: str = "run_at") -> float:
-    """An aware datetime (naive means UTC) or epoch seconds, as epoch seconds."""
-    if isinstance(when, datetime):
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return when.timestamp()
-    if isinstance(when, bool) or not isinstance(when, (int, float)):
-        raise TypeError(f"{what} must be a datetime or epoch seconds, not {type(when).__name__}")
-    if not math.isfinite(when):
-        raise ValueError(f"{what} must be finite, got {when!r}")
-    if not EARLIEST_EPOCH <= when <= LATEST_EPOCH:
-        raise ValueError(f"{what} must fall between the years 1 and 9999, got {when!r} epoch seconds")
-    return float(when)
-
-
-def check_delay(delay: Any) -> float:
-    seconds = seconds_of(delay, "delay")
-    if seconds > MAX_DELAY:
-        raise ValueError(f"delay must be at most {MAX_DELAY:g} seconds (about 300 years), got {seconds:g}")
-    return seconds
-
-
-def check_json_text(text: str, what: str) -> int:
-    """Refuse what one of the stores cannot keep, on both (PostgreSQL's jsonb has no NUL);
-    returns the size in bytes."""
-    if "\\u0000" in text and ESCAPED_NUL.search(text):
-        raise ValueError(f"{what} contains a NUL character (\\u0000), which PostgreSQL cannot store")
-    if text.isascii():
-        return len(text)
-    try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ValueError(f"{what} contains a lone surrogate, which is not valid Unicode text") from None
-
-
-def storable_json(value: Any, what: str) -> str:
-    """JSON text both stores can keep, or TypeError/ValueError naming ``what``."""
-    text = to_json(value, what)
-    check_json_text(text, what)
-    return text
-
-
-def check_payload(payload: Any, limit: int) -> str:
-    text = to_json(payload, "payload")
-    size = check_json_text(text, "payload")
-    if size > limit:
-        raise ValueError(f"payload is {size} bytes as JSON; the limit is {limit} bytes")
-    return text
-
-
-def check_meta(meta: Any, limit: int) -> str | None:
-    if meta is None:
-        return None
-    if not isinstance(meta, Mapping):
-        raise TypeError(f"meta must be a JSON object (a dict), not {type(meta).__name__}")
-    text = to_json(dict(meta), "meta")
-    if check_json_text(text, "meta") > limit:
-        raise ValueError(f"meta is larger than the limit of {limit} bytes")
-    return text
-
-
-def check_depends_on(depends_on: Iterable[str] | None) -> tuple[str, ...]:
-    if depends_on is None:
-        return ()
-    if isinstance(depends_on, (str, bytes)):
-        raise TypeError("depends_on must be a list of task ids, not a single string")
-    ids = tuple(depends_on)
-    for dep in ids:
-        if not is_id(dep):
-            raise ValueError(f"depends_on has {dep!r}, which is not a task id")
-    return tuple(dict.fromkeys(ids))
-
-
-def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, **options: Any) -> NewTask:
-    """Validate one ``create`` call; raise TypeError/ValueError naming the problem."""
-    limit = options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
-    shared = shared_options(type, defaults, **options)
-    return NewTask(new_ids(1)[0], type, check_payload(payload, limit), *shared)
+def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, **options: Any) -> NewTask:
+    """Validate one ``create`` call; raise an ``InputError`` naming every problem."""
+    check = Checks()
+    check(checks.name, type, "type", "task type")
+    payload_json = check(checks.json_text, payload, "payload", max_payload_bytes)
+    shared = shared_options(check, defaults, max_payload_bytes, options)
+    check.done()
+    assert payload_json is not None
+    return NewTask(new_ids(1)[0], type, payload_json, *shared)
 
 
 class TaskBatch(Sequence[NewTask]):
@@ -221,67 +110,73 @@ def needs_lookups(tasks: Sequence[NewTask]) -> bool:
     return any(t.unique_key or t.depends_on for t in sample)
 
 
-def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, **options: Any) -> TaskBatch:
+def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, **options: Any) -> TaskBatch:
     """A batch sharing its options, checked at once; its payloads are checked as the
     store reads them (``payload at position 3: ...`` names a bad one)."""
-    limit = options.get("max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES)
-    shared = shared_options(type, defaults, **options)
+    if isinstance(payloads, (str, bytes, dict)):
+        checks.refuse("payloads", "payloads must be a list (or other iterable) of payloads", TypeError)
+    check = Checks()
+    check(checks.name, type, "type", "task type")
+    shared = shared_options(check, defaults, max_payload_bytes, options)
+    check.done()
     payloads = list(payloads)
-    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, limit)
+    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, max_payload_bytes)
 
 
-def shared_options(
-    type: Any,
-    defaults: TaskDefaults,
-    *,
-    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-    run_at: Any = None,
-    delay: Any = None,
-    max_attempts: Any = None,
-    priority: Any = None,
-    queue: Any = None,
-    unique_key: Any = None,
-    depends_on: Any = None,
-    timeout: Any = None,
-    meta: Any = None,
-    retry_delay: Any = None,
-) -> tuple[Any, ...]:
-    """The checked options, in ``NewTask``'s field order after the payload."""
-    check_name(type, "task type")
+def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int, options: dict[str, Any]) -> tuple[Any, ...]:
+    """The checked options, in ``NewTask``'s field order after the payload; problems go to ``check``."""
+    for unknown in sorted(set(options) - set(TASK_OPTIONS)):
+        check.add(unknown, f"unknown task option {unknown!r}: use one of {', '.join(TASK_OPTIONS)}", TypeError)
+    run_at, delay, retry_delay, unique_key = (options.get(k) for k in ("run_at", "delay", "retry_delay", "unique_key"))
     if run_at is not None and delay is not None:
-        raise ValueError("give run_at or delay, not both")
-    if unique_key is not None:
-        check_name(unique_key, "unique_key")
+        check.add("run_at", "give run_at or delay, not both")
+    if callable(retry_delay):
+        check.add("retry_delay", "a callable retry_delay can only be given to @app.handler, not per task", TypeError)
+        retry_delay = None
+
+    def option(name: str, default: Any) -> Any:
+        value = options.get(name)
+        return default if value is None else value
+
     return (
-        check_name(defaults.queue if queue is None else queue, "queue"),
-        check_int(defaults.priority if priority is None else priority, "priority", *PRIORITY_RANGE),
-        None if run_at is None else epoch_of(run_at),
-        0.0 if delay is None else check_delay(delay),
-        check_int(defaults.max_attempts if max_attempts is None else max_attempts, "max_attempts", 1, 10_000),
-        check_timeout(defaults.timeout if timeout is None else timeout),
-        defaults.retry_delay if retry_delay is None else seconds_of(retry_delay),
-        unique_key,
-        check_meta(meta, max_payload_bytes),
-        check_depends_on(depends_on),
+        check(checks.name, option("queue", defaults.queue), "queue"),
+        check(checks.integer, option("priority", defaults.priority), "priority", *PRIORITY_RANGE),
+        None if run_at is None else check(checks.moment, run_at, "run_at"),
+        0.0 if delay is None else check(checks.seconds, delay, "delay"),
+        check(checks.integer, option("max_attempts", defaults.max_attempts), "max_attempts", 1, MAX_ATTEMPTS),
+        check(checks.seconds, option("timeout", defaults.timeout), "timeout", MAX_TIMEOUT, positive=True),
+        defaults.retry_delay if retry_delay is None else check(checks.seconds, retry_delay, "retry_delay"),
+        None if unique_key is None else check(checks.name, unique_key, "unique_key"),
+        None if options.get("meta") is None else check(meta_json, options["meta"], max_payload_bytes),
+        check(dependency_ids, options.get("depends_on")) or (),
     )
+
+
+def meta_json(meta: Any, limit: int) -> str:
+    if not isinstance(meta, Mapping):
+        checks.refuse("meta", f"meta must be a JSON object (a dict), not {type(meta).__name__}", TypeError)
+    return checks.json_text(dict(meta), "meta", limit)
+
+
+def dependency_ids(depends_on: Any) -> tuple[str, ...]:
+    if depends_on is None:
+        return ()
+    if isinstance(depends_on, (str, bytes)) or not isinstance(depends_on, (list, tuple, set, frozenset)):
+        checks.refuse("depends_on", f"depends_on must be a list of task ids, not {type(depends_on).__name__}", TypeError)
+    ids = tuple(dict.fromkeys(depends_on))
+    if len(ids) > MAX_DEPENDENCIES:
+        checks.refuse("depends_on", f"depends_on names {len(ids)} tasks; the limit is {MAX_DEPENDENCIES}")
+    for dep in ids:
+        if not is_id(dep):
+            checks.refuse("depends_on", f"depends_on has {dep!r}, which is not a task id (depends_on takes task ids)")
+    return ids
 
 
 def _payload_at(position: int, payload: Any, limit: int) -> str:
     try:
-        return check_payload(payload, limit)
-    except (TypeError, ValueError) as exc:
-        raise type_of(exc)(f"payload at position {position}: {exc}") from None
-
-
-def type_of(exc: Exception) -> type[Exception]:
-    return TypeError if isinstance(exc, TypeError) else ValueError
-
-
-def as_timedelta_seconds(value: Any, what: str) -> float | None:
-    """``older_than``-style arguments: None, seconds or a timedelta."""
-    if value is None:
-        return None
-    return seconds_of(value, what)
+        return checks.json_text(payload, "payload", limit)
+    except InputError as exc:
+        checks.refuse("payloads", f"payload at position {position}: {exc}", exc.problems[0].kind)
 
 
 __all__ = ["NewTask", "TaskBatch", "TaskDefaults", "build_new_task", "build_new_tasks", "needs_lookups"]

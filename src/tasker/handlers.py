@@ -5,7 +5,9 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .enqueue import TaskDefaults, check_int, check_name, check_timeout
+from . import checks
+from .enqueue import TaskDefaults
+from .limits import MAX_ATTEMPTS, MAX_TIMEOUT, PRIORITY_RANGE
 from .retry import RetryDelay, validate_policy
 
 
@@ -49,7 +51,7 @@ def make_handler(
     **extra: Any,
 ) -> Handler:
     """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
-    check_name(name, "task type")
+    checks.name(name, "type", "task type")
     if extra:
         raise TypeError(f"unknown handler option(s) for {name!r}: {', '.join(sorted(extra))}")
     if not callable(fn):
@@ -61,10 +63,10 @@ def make_handler(
     if isolation == "process" and is_async:
         raise ValueError(f"isolation='process' is for sync handlers; {name!r} is async (it is cancelled directly)")
     defaults = TaskDefaults(
-        max_attempts=TaskDefaults.max_attempts if max_attempts is None else check_int(max_attempts, "max_attempts", 1, 10_000),
-        timeout=TaskDefaults.timeout if timeout is None else check_timeout(timeout),
-        queue=TaskDefaults.queue if queue is None else check_name(queue, "queue"),
-        priority=TaskDefaults.priority if priority is None else check_int(priority, "priority"),
+        max_attempts=TaskDefaults.max_attempts if max_attempts is None else checks.integer(max_attempts, "max_attempts", 1, MAX_ATTEMPTS),
+        timeout=TaskDefaults.timeout if timeout is None else checks.seconds(timeout, "timeout", MAX_TIMEOUT, positive=True),
+        queue=TaskDefaults.queue if queue is None else checks.name(queue, "queue"),
+        priority=TaskDefaults.priority if priority is None else checks.integer(priority, "priority", *PRIORITY_RANGE),
         retry_delay=None,
     )
     return Handler(

@@ -1,4 +1,11 @@
-"""Mapping how an attempt ended to what is written back (pure)."""
+"""How an attempt ended, and what that means for its task: the outcome rules (pure).
+
+The executor only observes (the handler returned, raised, or was interrupted
+and why); ``ending_of`` says which ``Ending`` that is, and ``decide`` maps an
+ending to the ``Outcome`` the store writes. The store adds one rule of its
+own, because only it knows in time: a cancellation requested while a retry
+was on its way wins (``complete_tasks.sql``).
+"""
 from __future__ import annotations
 
 import enum
@@ -6,12 +13,42 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from .enqueue import storable_json
-from .retry import RetryDelay, delay_for
-from .store.base import ClaimedTask, Outcome
+from . import checks
+from .context import CancelledByRequest
+from .errors import InputError
+from .retry import RetryDelay, clamped, delay_for
+from .store.records import ClaimedTask, Outcome
 from .task import TaskStatus
 
 MAX_ERROR_CHARS = 8000
+
+# Why an attempt was interrupted, as recorded in ctx.cancel_reason.
+CANCEL = "cancelled"
+SHUTDOWN = "shutdown"
+TIMEOUT = "timeout"
+LOST = "lost"          # the claim was rescued from this worker: another run owns the task now
+
+
+class Snooze(Exception):
+    """Raise from a handler to run again after ``seconds`` without using up an attempt.
+
+    >>> raise Snooze(30)
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = clamped(seconds)
+        super().__init__(f"snoozed for {self.seconds:g}s")
+
+
+class Retry(Exception):
+    """Raise from a handler to fail this attempt and retry after ``seconds``.
+
+    >>> raise Retry(10, "rate limited")
+    """
+
+    def __init__(self, seconds: float, reason: str = "retry requested"):
+        super().__init__(reason)
+        self.seconds = clamped(seconds)
 
 
 class Ending(str, enum.Enum):
@@ -33,6 +70,31 @@ class Finished:
     delay: float | None = None   # snooze or handler-requested retry delay
 
 
+def ending_of(reason: str | None, error: BaseException | None = None, value: object = None, cancelled: bool = False) -> Finished:
+    """How an attempt ended, given why it was interrupted (``reason``, if it was) and what the handler did:
+    raised ``error``, returned ``value``, or was ``cancelled`` (its task or future cancelled)."""
+    if cancelled or reason in (CANCEL, TIMEOUT):
+        # A task whose cancellation was requested ends cancelled, whatever its handler did then.
+        return _interrupted(reason, error)
+    if error is None:
+        return Finished(Ending.RETURNED, value=value)
+    if isinstance(error, Snooze):
+        return Finished(Ending.SNOOZED, delay=error.seconds)
+    if isinstance(error, Retry):
+        return Finished(Ending.RAISED, error=error, delay=error.seconds)
+    if isinstance(error, CancelledByRequest) and reason:
+        return _interrupted(reason, error)
+    return Finished(Ending.RAISED, error=error)
+
+
+def _interrupted(reason: str | None, error: BaseException | None = None) -> Finished:
+    if reason == TIMEOUT:
+        return Finished(Ending.TIMED_OUT)
+    if reason in (SHUTDOWN, LOST):
+        return Finished(Ending.INTERRUPTED)
+    return Finished(Ending.CANCELLED, error=error if isinstance(error, CancelledByRequest) else None)
+
+
 def describe_error(error: BaseException | None, fallback: str) -> str:
     """``Type: message`` and the traceback, kept to a bounded size (head and tail)."""
     if error is None:
@@ -46,22 +108,28 @@ def describe_error(error: BaseException | None, fallback: str) -> str:
     return text[:half] + "\n... (truncated) ...\n" + text[-half:]
 
 
-def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None) -> Outcome:
-    """The one place that maps an ending to an outcome."""
+def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
+           progress_json: str | None = None, duration: float | None = None) -> Outcome:
+    """The one place that maps an ending to an outcome. ``progress_json`` (the handler's
+    last report) and ``duration`` (seconds it ran) travel with it, so batching loses neither."""
     ending = finished.ending
+
+    def outcome(status: TaskStatus, **fields: Any) -> Outcome:
+        return Outcome(task.id, task.claim_token, status, progress_json=progress_json, duration=duration, **fields)
+
     if ending is Ending.RETURNED:
         try:
-            result_json = "null" if finished.value is None else storable_json(finished.value, "handler result")
-        except (TypeError, ValueError) as exc:
-            return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy)
-        return Outcome(task.id, task.claim_token, TaskStatus.SUCCEEDED, result_json=result_json)
+            result_json = "null" if finished.value is None else checks.json_text(finished.value, "result", label="handler result")
+        except InputError as exc:
+            return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy, progress_json, duration)
+        return outcome(TaskStatus.SUCCEEDED, result_json=result_json)
     if ending is Ending.CANCELLED:
-        return Outcome(task.id, task.claim_token, TaskStatus.CANCELLED, error=describe_error(finished.error, "Cancelled: cancellation requested"))
+        return outcome(TaskStatus.CANCELLED, error=describe_error(finished.error, "Cancelled: cancellation requested"))
     if ending in (Ending.INTERRUPTED, Ending.SNOOZED):
-        return Outcome(task.id, task.claim_token, TaskStatus.QUEUED, retry_in=finished.delay or 0.0, refund_attempt=True)
+        return outcome(TaskStatus.QUEUED, retry_in=finished.delay or 0.0, refund_attempt=True)
     fallback = f"TimeoutError: task exceeded its timeout of {task.timeout:g}s"
     error = describe_error(finished.error, fallback) if ending is Ending.RAISED else fallback
     if task.attempts >= task.max_attempts:
-        return Outcome(task.id, task.claim_token, TaskStatus.FAILED, error=error)
+        return outcome(TaskStatus.FAILED, error=error)
     retry_in = finished.delay if finished.delay is not None else delay_for(task.attempts, task.retry_delay, policy)
-    return Outcome(task.id, task.claim_token, TaskStatus.QUEUED, error=error, retry_in=retry_in)
+    return outcome(TaskStatus.QUEUED, error=error, retry_in=retry_in)

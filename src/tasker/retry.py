@@ -6,6 +6,9 @@ import random
 from datetime import timedelta
 from typing import Callable, Union
 
+from . import checks
+from .limits import MAX_DELAY
+
 RetryDelay = Union[float, int, timedelta, Callable[[int], float]]
 
 BASE_SECONDS = 1.0
@@ -23,24 +26,24 @@ def exponential_backoff(attempt: int, rng: random.Random | None = None) -> float
     return base * (1 + jitter)
 
 
-def seconds_of(delay: float | int | timedelta, what: str = "retry_delay") -> float:
-    """Validate a fixed delay and express it in seconds."""
-    if isinstance(delay, bool):
-        raise TypeError(f"{what} must be seconds, a timedelta or a callable, not a bool")
-    if isinstance(delay, timedelta):
-        delay = delay.total_seconds()
-    if not isinstance(delay, (int, float)):
-        raise TypeError(f"{what} must be seconds, a timedelta or a callable, not {type(delay).__name__}")
-    if not math.isfinite(delay) or delay < 0:
-        raise ValueError(f"{what} must be a finite number of seconds >= 0, got {delay!r}")
-    return float(delay)
-
-
 def validate_policy(policy: RetryDelay | None) -> RetryDelay | None:
     """Check a handler's retry_delay option once, at registration."""
     if policy is None or callable(policy):
         return policy
-    return seconds_of(policy)
+    return checks.seconds(policy, "retry_delay")
+
+
+def clamped(seconds: float | int | timedelta) -> float:
+    """A delay a handler asked for at run time (``Snooze``, ``Retry``, a policy's answer),
+    kept within what can be stored: below 0 is 0, past ``MAX_DELAY`` (infinity too) is ``MAX_DELAY``.
+    Only a value that is not a number at all is refused."""
+    if isinstance(seconds, timedelta):
+        seconds = seconds.total_seconds()
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"a delay must be seconds or a timedelta, not {type(seconds).__name__}")
+    if math.isnan(seconds):
+        raise ValueError("a delay must be a number of seconds, not NaN")
+    return float(min(max(seconds, 0.0), MAX_DELAY))
 
 
 def delay_for(attempt: int, task_delay: float | None, policy: RetryDelay | None) -> float:
@@ -48,15 +51,15 @@ def delay_for(attempt: int, task_delay: float | None, policy: RetryDelay | None)
 
     A per-task delay wins over the handler's policy, which wins over the
     default exponential backoff. A misbehaving callable falls back to the
-    default rather than losing the retry.
+    default rather than losing the retry; an excessive answer is clamped.
     """
     if task_delay is not None:
         return task_delay
     if policy is None:
         return exponential_backoff(attempt)
     if not callable(policy):
-        return seconds_of(policy)
+        return checks.seconds(policy, "retry_delay")
     try:
-        return seconds_of(policy(attempt))
+        return clamped(policy(attempt))
     except Exception:
         return exponential_backoff(attempt)

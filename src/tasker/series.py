@@ -23,7 +23,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .cron import Cron, Interval, Recurrence, fire_times_between, parse_every
-from .enqueue import NewTask, TaskDefaults, build_new_task, check_int, check_name
+from . import checks
+from .enqueue import NewTask, TaskDefaults, build_new_task
+from .limits import MAX_CATCH_UP
 from .ids import new_id
 
 UTC = timezone.utc
@@ -104,15 +106,15 @@ def build_spec(
         raise TypeError(f"unknown option(s) for a recurring task: {', '.join(sorted(unknown))}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    check_int(catch_up, "catch_up", 1, 10_000)
+    checks.integer(catch_up, "catch_up", 1, MAX_CATCH_UP)
     if name is not None:
-        check_name(name, "series name")
+        checks.name(name, "name", "series name")
     now = now or datetime.now(UTC)
     recurrence = parse_every(every, timezone=timezone, anchor=now)
     if mode == "after_finish" and isinstance(recurrence, Cron):
         raise ValueError("mode='after_finish' applies to intervals; a cron series fires on wall-clock ticks")
     template = build_new_task(type, payload, defaults, max_payload_bytes=max_payload_bytes, **options)
-    first = recurrence.next_after(now) if isinstance(recurrence, Cron) else now + _seconds(recurrence)
+    first = now + timedelta(seconds=recurrence.seconds) if isinstance(recurrence, Interval) else recurrence.next_after(now)
     return ScheduleSpec(
         id=new_id(),
         name=name,
@@ -127,15 +129,11 @@ def build_spec(
     )
 
 
-def _seconds(recurrence: Interval) -> timedelta:
-    return timedelta(seconds=recurrence.seconds)
-
-
 def recurrence_of(row: SeriesRow) -> Recurrence:
     if row.cron is not None:
         return Cron(row.cron, row.timezone or "UTC")
-    anchor = datetime.fromtimestamp(row.anchor, UTC)
-    return Interval(row.every_seconds, anchor)
+    assert row.every_seconds is not None   # a series is either cron or interval (schedules_kind_check)
+    return Interval(row.every_seconds, datetime.fromtimestamp(row.anchor, UTC))
 
 
 def plan_ticks(row: SeriesRow, now: float, lookahead: float = LOOKAHEAD) -> tuple[list[float], float | None]:

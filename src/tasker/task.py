@@ -29,7 +29,42 @@ class TaskStatus(str, enum.Enum):
         return self in TERMINAL
 
 
+STATUSES = tuple(s.value for s in TaskStatus)
 TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+LIVE = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})   # while a unique key is held
+
+# What an operator may do to a task, by its status: the one table behind
+# app.cancel / retry / run_now / delete (the stores' statements read it too),
+# the CLI's refusals, the dashboard's buttons and the JSON API's 409s.
+ACTIONS: dict[str, frozenset[TaskStatus]] = {
+    "cancel": LIVE,
+    "retry": frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    "run_now": frozenset({TaskStatus.QUEUED}),
+    "delete": frozenset(TaskStatus) - {TaskStatus.RUNNING},   # a running task's worker would write to nothing
+}
+ACTION_NAMES = {"cancel": "cancelled", "retry": "retried", "run_now": "made due now", "delete": "deleted"}
+
+
+def allows(action: str, task: "Task") -> bool:
+    """Whether ``action`` applies to ``task`` as it is now (a cancellation already asked for is not asked again)."""
+    if action == "cancel" and task.cancel_requested:
+        return False
+    return task.status in ACTIONS[action]
+
+
+def refusal(action: str, status: TaskStatus) -> str:
+    """Why ``action`` does not apply to a task in ``status``, in words ("it is queued, not failed or cancelled")."""
+    allowed = [s.value for s in TaskStatus if s in ACTIONS[action]]
+    if len(allowed) == len(TaskStatus) - 1:
+        return f"it is {status.value}: a {status.value} task cannot be {ACTION_NAMES[action]}"
+    already = "already " if status.finished else ""
+    listed = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
+    return f"it is {already}{status.value}, not {listed}"
+
+
+def sql_statuses(statuses: frozenset[TaskStatus]) -> str:
+    """A set of statuses as a parenthesized SQL list, for the stores' named statements."""
+    return "(" + ", ".join(f"'{s.value}'" for s in TaskStatus if s in statuses) + ")"
 
 
 @dataclass(frozen=True)

@@ -176,15 +176,15 @@ def build(url: str) -> Tasker:
         return {"pid": PID, "attempt": ctx.attempt}
 
     if os.environ.get("SIGTERM_WHILE_OPENING") == "1":
-        open_store = app._open_store
+        open_store = app.runtime.open_store
 
-        async def open_store_after_sigterm(check: bool):
+        async def open_store_after_sigterm(prepare: bool):
             log.info("sending SIGTERM to myself while the store opens")
             os.kill(PID, signal.SIGTERM)
             await asyncio.sleep(0.2)  # let the signal handler run before the worker exists
-            return await open_store(check)
+            return await open_store(prepare)
 
-        app._open_store = open_store_after_sigterm  # type: ignore[method-assign]
+        app.runtime.open_store = open_store_after_sigterm  # type: ignore[method-assign]
     return app
 
 

@@ -17,17 +17,17 @@ UTC = timezone.utc
 
 def store_of(app):
     """The store behind the sync API (to drive tick materialization with an injected clock)."""
-    return app._sync(app._store())
+    return app.runtime.sync(app.runtime.store())
 
 
 def materialize_at(app, now: float, lookahead: float = 2.0) -> int:
     store = store_of(app)
-    return app._sync(store.materialize_schedules(now, lookahead, plan_ticks))
+    return app.runtime.sync(store.materialize_schedules(now, lookahead, plan_ticks))
 
 
 def insert_series(app, every, start: datetime, **options) -> str:
     spec = build_spec(every, options.pop("type", "tick"), None, TaskDefaults(), max_payload_bytes=10**6, now=start, **options)
-    return app._sync(store_of(app).insert_schedule(spec))
+    return app.runtime.sync(store_of(app).insert_schedule(spec))
 
 
 def fire_times(app, type="tick") -> list[datetime]:

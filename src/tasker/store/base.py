@@ -1,94 +1,55 @@
-"""The storage protocol: every operation Tasker needs, by name, with typed records.
+"""The storage protocol: every operation the rest of Tasker calls, by name, with typed records.
 
-Both stores implement all of it; the conformance suite runs against each.
-Times cross this boundary as epoch seconds (floats) or aware datetimes in
-``Task``; the store's own clock decides what is due.
+Both stores implement all of it (``tests/unit/test_store_contract.py`` checks
+the signatures against this protocol; the conformance suite checks the
+behaviour on each). Times cross this boundary as epoch seconds (floats) or,
+in records, aware UTC datetimes; the store's own clock decides what is due.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from ..enqueue import NewTask
 from ..series import Schedule, ScheduleSpec, SeriesRow
-from ..task import Task, TaskStatus, WorkerState
+from ..task import Task, WorkerState
+from .records import (
+    ClaimedTask,
+    HeldClaim,
+    MinuteCount,
+    Outcome,
+    ProgressReport,
+    RecentAttempt,
+    StoreTimings,
+    Wakeup,
+    WorkerInfo,
+)
 
-
-@dataclass(frozen=True)
-class ClaimedTask:
-    """A task a worker now holds: running, fenced by ``claim_token``."""
-
-    id: str
-    claim_token: str
-    type: str
-    payload: Any
-    attempts: int
-    max_attempts: int
-    timeout: float
-    retry_delay: float | None
-    queue: str
-    priority: int
-    meta: dict | None
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What to write back for one attempt. Applied only while the claim token still matches."""
-
-    task_id: str
-    claim_token: str
-    status: TaskStatus            # succeeded, failed, cancelled, or queued (to run again)
-    result_json: str | None = None
-    error: str | None = None
-    retry_in: float = 0.0         # for queued: seconds from the store's now
-    refund_attempt: bool = False  # queued without using up the attempt (shutdown, snooze)
-    progress_json: str | None = None  # the handler's last progress report, if any
-    duration: float | None = None     # seconds the handler ran: started_at becomes finish - duration
-
-
-@dataclass(frozen=True)
-class HeldClaim:
-    """A running task the store says a worker holds (from its heartbeat)."""
-
-    id: str
-    claim_token: str
-    cancel_requested: bool
-    age: float            # seconds since it was claimed
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    id: str
-    hostname: str
-    pid: int
-    queues: str
-    concurrency: int
-
-
-@dataclass(frozen=True)
-class Wakeup:
-    """A hint that work may be due: its queue and its earliest run time, if known."""
-
-    queue: str | None = None
-    run_at: float | None = None
-
-
+# Plans a series' ticks: (series, now, lookahead) -> (fire times to insert, next cursor).
 TickPlanner = Callable[[SeriesRow, float, float], "tuple[list[float], float | None]"]
 
 
 class Listener(Protocol):
+    """A subscription to wake-ups and cancellations (``Store.listen``)."""
+
     async def stop(self) -> None: ...
 
 
 class Store(Protocol):
-    """One named method per operation."""
+    """One named method per operation. The same operation has the same name,
+    and the same named statement (``queries/NAME.sql``), in every store."""
+
+    timings: StoreTimings
+    migrates_itself: bool   # True: opening migrates (embedded SQLite); False: check_schema refuses an old schema
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
 
     # schema
     async def migrate(self) -> list[int]: ...
+    async def migrate_to(self, version: int | None) -> list[int]: ...
     async def schema_version(self) -> int | None: ...
+    async def check_schema(self) -> None:
+        """Raise ``SchemaMissingError`` (absent or older) or ``SchemaTooNewError``; never changes anything."""
     async def drop_schema(self) -> None: ...
 
     # producing
@@ -106,9 +67,9 @@ class Store(Protocol):
     async def run_task_now(self, task_id: str) -> bool: ...
     async def delete_task(self, task_id: str) -> bool: ...
     async def list_workers(self) -> list[WorkerState]: ...
-    async def throughput(self, window: float) -> list[tuple[float, str, int]]: ...
+    async def throughput(self, window: float) -> list[MinuteCount]: ...
     async def oldest_queued(self) -> dict[str, float]: ...
-    async def recent_durations(self, window: float, limit: int) -> list[tuple[str, str, float, float]]: ...
+    async def recent_durations(self, window: float, limit: int) -> list[RecentAttempt]: ...
     async def set_queue_paused(self, name: str, paused: bool) -> None: ...
     async def paused_queues(self) -> list[str]: ...
 
@@ -116,17 +77,25 @@ class Store(Protocol):
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]: ...
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]: ...
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None: ...
-    async def save_progress(self, items: Sequence[tuple[str, str, str]]) -> None: ...
-    async def listen(self, on_wakeup: Callable[[Wakeup], None]) -> Listener: ...
+    async def save_progress(self, reports: Sequence[ProgressReport]) -> None: ...
+    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]) -> Listener:
+        """Call ``on_wakeup`` when work may be due, ``on_cancel(task_id)`` when a running task's
+        cancellation is requested; a store that cannot push returns a listener that never calls."""
 
     # recurring series
-    async def insert_schedule(self, spec: "ScheduleSpec") -> str: ...
-    async def list_schedules(self, include_cancelled: bool) -> list["Schedule"]: ...
+    async def insert_schedule(self, spec: ScheduleSpec) -> str: ...
+    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]: ...
     async def cancel_schedule(self, schedule_id: str) -> bool: ...
-    async def materialize_schedules(self, now: float, lookahead: float, plan: "TickPlanner") -> int: ...
+    async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int: ...
 
     # workers
     async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]: ...
     async def unregister_worker(self, worker_id: str) -> None: ...
     async def rescue_tasks(self, lease: float) -> list[str]: ...
     async def now(self) -> float: ...
+
+
+__all__ = [
+    "ClaimedTask", "HeldClaim", "Listener", "MinuteCount", "Outcome", "ProgressReport", "RecentAttempt",
+    "Store", "StoreTimings", "TickPlanner", "Wakeup", "WorkerInfo",
+]

@@ -1,19 +1,128 @@
-"""Row -> record conversions shared by both stores."""
+"""The records that cross the store boundary, and the one place rows become records.
+
+Rows are read by column name (psycopg's ``dict_row``, ``sqlite3.Row``), never
+by position, so a statement's column order cannot silently shift a field.
+PostgreSQL gives aware datetimes, SQLite epoch seconds (``as_utc`` makes them
+alike); both give JSON as text, decoded here (``decode``).
+"""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Protocol, Sequence
 
 from ..errors import UnknownTaskError
-from ..series import Schedule, ScheduleSpec
-from ..task import Task, TaskStatus
+from ..series import Schedule, ScheduleSpec, SeriesRow
+from ..task import STATUSES, Task, TaskStatus, WorkerState
 
-STATUSES = tuple(s.value for s in TaskStatus)
 
+
+class Row(Protocol):
+    """A row read by column name: psycopg's ``dict_row`` or ``sqlite3.Row``."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+# -- records -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """A task a worker now holds: running, fenced by ``claim_token``."""
+
+    id: str
+    claim_token: str
+    type: str
+    payload: Any
+    attempts: int
+    max_attempts: int
+    timeout: float
+    retry_delay: float | None
+    queue: str
+    priority: int
+    meta: dict | None
+
+
+class Outcome(NamedTuple):
+    """What to write back for one attempt. Applied only while the claim token still matches."""
+
+    task_id: str
+    claim_token: str
+    status: TaskStatus            # succeeded, failed, cancelled, or queued (to run again)
+    result_json: str | None = None
+    error: str | None = None
+    retry_in: float = 0.0         # for queued: seconds from the store's now
+    refund_attempt: bool = False  # queued without using up the attempt (shutdown, snooze)
+    progress_json: str | None = None  # the handler's last progress report, if any
+    duration: float | None = None     # seconds the handler ran: started_at becomes finish - duration
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    """A running task the store says a worker holds (from its heartbeat)."""
+
+    id: str
+    claim_token: str
+    cancel_requested: bool
+    age: float            # seconds since it was claimed
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What a worker process tells the store about itself at each heartbeat."""
+
+    id: str
+    hostname: str
+    pid: int
+    queues: str
+    concurrency: int
+
+
+class ProgressReport(NamedTuple):
+    """A running attempt's latest ``ctx.progress`` value, to save while it runs."""
+
+    task_id: str
+    claim_token: str
+    progress_json: str
+
+
+class MinuteCount(NamedTuple):
+    """How many tasks finished in one minute (epoch seconds of its start) with one status."""
+
+    minute: float
+    status: str
+    total: int
+
+
+class RecentAttempt(NamedTuple):
+    """Run time and queue wait of one recently finished task, for histograms."""
+
+    queue: str
+    status: str
+    run_seconds: float
+    wait_seconds: float
+
+
+@dataclass(frozen=True)
+class Wakeup:
+    """A hint that work may be due: its queue and its earliest run time, if known."""
+
+    queue: str | None = None
+    run_at: float | None = None
+
+
+@dataclass(frozen=True)
+class StoreTimings:
+    """How often a worker should look at this store, by what the store can tell it unasked."""
+
+    poll_interval: float                  # between polls for due tasks, when nothing woke the worker
+    max_heartbeat_interval: float | None  # None: lease / 6 is fine
+
+
+# -- rows to records -----------------------------------------------------------------------
 
 def as_utc(value: datetime | float | None) -> datetime | None:
-    """PostgreSQL gives aware datetimes, SQLite epoch seconds; Task always holds aware UTC."""
+    """PostgreSQL gives aware datetimes, SQLite epoch seconds; records always hold aware UTC."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -21,18 +130,24 @@ def as_utc(value: datetime | float | None) -> datetime | None:
     return datetime.fromtimestamp(value, timezone.utc)
 
 
+def utc(value: datetime | float) -> datetime:
+    """``as_utc`` of a column that is never NULL."""
+    converted = as_utc(value)
+    assert converted is not None
+    return converted
+
+
 def instant(value: str | float) -> datetime | None:
     """A time inside JSON: ISO 8601 text from PostgreSQL, epoch seconds from SQLite."""
     return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
-def as_json(value: Any) -> Any:
-    """SQLite keeps JSON as text; psycopg has already decoded jsonb."""
-    return json.loads(value) if isinstance(value, str) else value
+def decode(value: str | None) -> Any:
+    """A JSON column: both stores give JSON as text (PostgreSQL's statements cast jsonb ``::text``)."""
+    return None if value is None else json.loads(value)
 
 
-def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
-    decode = as_json if json_is_text else (lambda v: v)
+def task_from_row(row: Row) -> Task:
     return Task(
         id=row["id"],
         type=row["type"],
@@ -42,8 +157,8 @@ def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
         max_attempts=row["max_attempts"],
         priority=row["priority"],
         queue=row["queue"],
-        run_at=as_utc(row["run_at"]),
-        created_at=as_utc(row["created_at"]),
+        run_at=utc(row["run_at"]),
+        created_at=utc(row["created_at"]),
         started_at=as_utc(row["started_at"]),
         finished_at=as_utc(row["finished_at"]),
         last_error=row["last_error"],
@@ -62,6 +177,63 @@ def task_from_row(row: Mapping[str, Any], json_is_text: bool) -> Task:
     )
 
 
+def claimed_from_row(row: Row) -> ClaimedTask:
+    return ClaimedTask(
+        id=row["id"], claim_token=row["claim_token"], type=row["type"], payload=decode(row["payload"]),
+        attempts=row["attempts"], max_attempts=row["max_attempts"], timeout=row["timeout"],
+        retry_delay=row["retry_delay"], queue=row["queue"], priority=row["priority"], meta=decode(row["meta"]),
+    )
+
+
+def held_claim_from_row(row: Row) -> HeldClaim:
+    return HeldClaim(id=row["id"], claim_token=row["claim_token"], cancel_requested=bool(row["cancel_requested"]), age=row["age"])
+
+
+def worker_from_row(row: Row) -> WorkerState:
+    return WorkerState(
+        id=row["id"], hostname=row["hostname"], pid=row["pid"], queues=row["queues"], concurrency=row["concurrency"],
+        started_at=utc(row["started_at"]), last_seen=utc(row["last_seen"]), running=row["running"],
+    )
+
+
+def schedule_from_row(row: Row) -> Schedule:
+    return Schedule(
+        id=row["id"], name=row["name"], type=row["type"], payload=decode(row["payload"]), every=row["every_seconds"],
+        cron=row["cron"], timezone=row["timezone"], mode=row["mode"], catch_up=row["catch_up"], status=row["status"],
+        next_run_at=as_utc(row["next_run_at"]), last_fire_at=as_utc(row["last_fire_at"]),
+        created_at=utc(row["created_at"]), queue=row["queue"],
+    )
+
+
+def series_from_row(row: Row) -> SeriesRow:
+    return SeriesRow(
+        id=row["id"], every_seconds=row["every_seconds"], cron=row["cron"], timezone=row["timezone"], mode=row["mode"],
+        catch_up=row["catch_up"], anchor=row["anchor"], cursor_at=row["cursor_at"],
+    )
+
+
+def minute_count_from_row(row: Row) -> MinuteCount:
+    return MinuteCount(minute=row["minute"], status=row["status"], total=row["n"])
+
+
+def recent_attempt_from_row(row: Row) -> RecentAttempt:
+    return RecentAttempt(queue=row["queue"], status=row["status"], run_seconds=row["run_seconds"], wait_seconds=row["wait_seconds"])
+
+
+def stats_from_rows(rows: Sequence[Row], paused_queues: list[str]) -> dict[str, Any]:
+    """``(queue, status, n)`` rows -> ``{status: n, ..., "total", "by_status", "by_queue", "paused_queues"}``."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    by_queue: dict[str, dict[str, int]] = {}
+    for row in rows:
+        queue, status, n = row["queue"], row["status"], row["n"]
+        by_status[status] += n
+        by_queue.setdefault(queue, dict.fromkeys(STATUSES, 0))[status] += n
+    return {**by_status, "total": sum(by_status.values()), "by_status": dict(by_status), "by_queue": by_queue,
+            "paused_queues": paused_queues}
+
+
+# -- records to parameters -----------------------------------------------------------------
+
 def dependency_verdict(depends_on: Sequence[str], statuses: Mapping[str, str]) -> tuple[int, str | None]:
     """How many dependencies are unfinished, and why the task is cancelled at once (if so).
 
@@ -69,30 +241,11 @@ def dependency_verdict(depends_on: Sequence[str], statuses: Mapping[str, str]) -
     """
     missing = [dep for dep in depends_on if dep not in statuses]
     if missing:
-        raise UnknownTaskError(f"depends_on names unknown task id(s): {', '.join(missing)}")
+        raise UnknownTaskError(f"depends_on names unknown task id(s): {', '.join(missing)}", field="depends_on")
     for dep in depends_on:
         if statuses[dep] in ("failed", "cancelled"):
             return 0, f"Cancelled: dependency {dep} {statuses[dep]}"
     return sum(1 for dep in depends_on if statuses[dep] != "succeeded"), None
-
-
-def stats_from_counts(rows: list[tuple[str, str, int]]) -> dict[str, Any]:
-    """``(queue, status, n)`` rows -> ``{status: n, ..., "total", "by_status", "by_queue"}``."""
-    by_status = dict.fromkeys(STATUSES, 0)
-    by_queue: dict[str, dict[str, int]] = {}
-    for queue, status, n in rows:
-        by_status[status] += n
-        by_queue.setdefault(queue, dict.fromkeys(STATUSES, 0))[status] += n
-    return {**by_status, "total": sum(by_status.values()), "by_status": dict(by_status), "by_queue": by_queue}
-
-
-def schedule_from_row(row: Any, json_is_text: bool) -> Schedule:
-    payload = as_json(row[3]) if json_is_text else row[3]
-    return Schedule(
-        id=row[0], name=row[1], type=row[2], payload=payload, every=row[4], cron=row[5], timezone=row[6],
-        mode=row[7], catch_up=row[8], status=row[9], next_run_at=as_utc(row[10]), last_fire_at=as_utc(row[11]),
-        created_at=as_utc(row[12]), queue=row[13],
-    )
 
 
 def schedule_params(spec: ScheduleSpec) -> dict[str, Any]:

@@ -5,6 +5,16 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from ..task import ACTIONS, LIVE, TERMINAL, sql_statuses
+
+# The task rules (task.ACTIONS) as SQL lists, so statements such as
+# cancel_task.sql read ``status IN {can_cancel}`` from the one table.
+RULES = {
+    **{f"can_{action}": sql_statuses(statuses) for action, statuses in ACTIONS.items()},
+    "live": sql_statuses(LIVE),
+    "finished": sql_statuses(TERMINAL),
+}
+
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -22,8 +32,10 @@ def _read(package: str, folder: str) -> dict[str, str]:
 
 def load_queries(package: str, substitutions: dict[str, str]) -> dict[str, str]:
     """Every ``queries/NAME.sql`` as ``{NAME: text}``, placeholders such as
-    ``{schema}`` replaced once here (with values already quoted for SQL)."""
-    return {name[:-4]: _substitute(text, substitutions) for name, text in _read(package, "queries").items()}
+    ``{schema}`` (and the task rules' ``{can_cancel}``...) replaced once here,
+    with values already quoted for SQL."""
+    everything = {**RULES, **substitutions}
+    return {name[:-4]: _substitute(text, everything) for name, text in _read(package, "queries").items()}
 
 
 def load_migrations(package: str, substitutions: dict[str, str]) -> list[Migration]:

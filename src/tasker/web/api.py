@@ -7,21 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import UnknownTaskError
+from .. import checks
+from ..errors import InputError, UnknownTaskError
+from ..task import refusal
 from . import guard, openapi
 from .guard import Web
 from .render import root
 from .serialize import jsonable, task_json
-from .validation import (
-    InvalidInput,
-    core_problem,
-    create_options,
-    list_filters,
-    name_problem,
-    parse_json_object,
-    problem,
-    read_body,
-)
+from .validation import InvalidInput, create_request, field_problems, from_core, list_filters, parse_json_object, read_body
 
 
 def _web(request: Request) -> Web:
@@ -33,17 +26,20 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 async def list_tasks(request: Request) -> Response:
-    tasks = await _web(request).tasker.alist(**list_filters(request))
+    try:
+        tasks = await _web(request).tasker.alist(**list_filters(request))
+    except InputError as exc:
+        raise from_core(exc, "query") from None
     return JSONResponse({"tasks": [task_json(t) for t in tasks], "count": len(tasks)})
 
 
 async def create_task(request: Request) -> Response:
-    type_, payload, options = create_options(await _body(request))
+    type_, payload, options = create_request(await _body(request))
     tasker = _web(request).tasker
     try:
         task_id = await tasker.acreate(type_, payload, **options)
-    except (ValueError, TypeError, UnknownTaskError) as exc:  # UnknownTaskError: depends_on names no task
-        raise core_problem(exc) from None
+    except (InputError, UnknownTaskError) as exc:  # UnknownTaskError: depends_on names no task
+        raise from_core(exc, "body") from None
     task = await tasker.aget(task_id)
     if task is None:  # deleted or cleaned up in the meantime
         return JSONResponse({"detail": f"task {task_id} was created and is already gone"}, 404)
@@ -61,12 +57,15 @@ def _not_found(request: Request) -> Response:
     return JSONResponse({"detail": "no task with this id"}, 404)
 
 
-async def _refused(request: Request, why: str) -> Response:
-    """404 for an unknown id, else 409 saying the task's status."""
+async def _refused(request: Request, action: str) -> Response:
+    """404 for an unknown id, else 409 saying why ``action`` does not apply to the task."""
     task = await _web(request).tasker.aget(request.path_params["task_id"])
     if task is None:
         return _not_found(request)
-    return JSONResponse({"detail": f"{why}; this task is {task.status.value}"}, 409)
+    why = refusal(action, task.status)
+    if action == "retry" and task.status.finished:
+        why = "another live task holds its unique key"
+    return JSONResponse({"detail": why}, 409)
 
 
 async def _done(request: Request, **extra: Any) -> Response:
@@ -82,26 +81,26 @@ async def cancel_task(request: Request) -> Response:
         return await _done(request) if is_task else JSONResponse({"id": task_id, "ok": True, "status": "cancelled", "series": True})
     if await tasker.aget(task_id) is None:
         return JSONResponse({"detail": "no queued or running task, nor active series, with this id"}, 404)
-    return await _refused(request, "only a queued or running task can be cancelled")
+    return await _refused(request, "cancel")
 
 
 async def retry_task(request: Request) -> Response:
     if await _web(request).tasker.aretry(request.path_params["task_id"]):
         return await _done(request)
-    return await _refused(request, "only a failed or cancelled task can be retried")
+    return await _refused(request, "retry")
 
 
 async def run_task_now(request: Request) -> Response:
     if await _web(request).tasker.arun_now(request.path_params["task_id"]):
         return await _done(request)
-    return await _refused(request, "only a queued task can be made due now")
+    return await _refused(request, "run_now")
 
 
 async def delete_task(request: Request) -> Response:
     task_id = request.path_params["task_id"]
     if await _web(request).tasker.adelete(task_id):
         return JSONResponse({"id": task_id, "ok": True, "status": None})
-    return await _refused(request, "a running task cannot be deleted (cancel it first)")
+    return await _refused(request, "delete")
 
 
 async def stats(request: Request) -> Response:
@@ -110,10 +109,12 @@ async def stats(request: Request) -> Response:
 
 async def _queue_name(request: Request) -> str:
     body = await _body(request)
-    problems = [problem(("body", k), "unknown field; expected: queue", "extra_forbidden") for k in body if k != "queue"]
-    message = name_problem(body["queue"], "queue") if "queue" in body else "queue is required"
-    if message:
-        problems.append(problem(("body", "queue"), message))
+    problems = field_problems(body, ("queue",), required=("queue",))
+    if "queue" in body:
+        try:
+            checks.name(body["queue"], "queue")
+        except InputError as exc:
+            problems += from_core(exc, "body").detail
     if problems:
         raise InvalidInput(problems)
     return body["queue"]

@@ -43,7 +43,7 @@ def throughput_svg(rows: Iterable[tuple[float, str, int]], now: float, minutes: 
         minute = first + n * 60
         c = counts.get(minute, {"succeeded": 0, "failed": 0})
         x = LEFT + n * slot + 1
-        base = TOP + plot_h
+        base: float = TOP + plot_h
         label = datetime.fromtimestamp(minute, timezone.utc).strftime("%H:%M")
         title = escape(f"{label} UTC: {c['succeeded']} succeeded, {c['failed']} failed")
         parts.append(f"<g><title>{title}</title>")

@@ -16,12 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .auth import equal
-from .validation import InvalidInput, older_than, problem, single
+from ..errors import InputError
+from ..limits import MAX_CRON_BATCH
+from .validation import from_core, older_than, query_integer
 
 ENV_VAR = "TASKER_CRON_SECRET"
 # What an unset variable becomes after a careless str() or template: never a secret.
 PLACEHOLDERS = {"", "undefined", "null", "none", "nil", "false", "true", "0"}
-MAX_BATCH = 1000
 log = logging.getLogger("tasker.web")
 
 
@@ -50,20 +51,11 @@ def _refusal() -> Response:
                         headers={"WWW-Authenticate": 'Bearer realm="tasker-cron"'})
 
 
-def _batch_size(request: Request) -> int:
-    raw = single(request, "batch_size")
-    if raw is None:
-        return 100
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_BATCH:
-        raise InvalidInput([problem(("query", "batch_size"), f"batch_size must be an integer from 1 to {MAX_BATCH}")])
-    return int(raw)
-
-
 async def run_pass(request: Request) -> Response:
     web = request.app.state.web
     if not web.cron.allows(request):
         return _refusal()
-    summary = await web.tasker.aprocess_queue(_batch_size(request))
+    summary = await web.tasker.aprocess_queue(query_integer(request, "batch_size", 100, MAX_CRON_BATCH))
     return JSONResponse(summary.as_dict())
 
 
@@ -71,7 +63,10 @@ async def cleanup(request: Request) -> Response:
     web = request.app.state.web
     if not web.cron.allows(request):
         return _refusal()
-    deleted = await web.tasker.acleanup(older_than(request))
+    try:
+        deleted = await web.tasker.acleanup(older_than(request))
+    except InputError as exc:
+        raise from_core(exc, "query") from None
     return JSONResponse({"deleted": deleted})
 
 

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..enqueue import MAX_NAME_LENGTH, PRIORITY_RANGE
-from .cron import MAX_BATCH
-from .validation import (
-    CREATE_FIELDS,
+from ..limits import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    MAX_ATTEMPTS,
+    MAX_CRON_BATCH,
     MAX_DELAY,
     MAX_DEPENDENCIES,
-    MAX_EPOCH,
-    MAX_LIST_LIMIT,
+    MAX_NAME_LENGTH,
+    MAX_PAGE_SIZE,
     MAX_TIMEOUT,
-    MIN_EPOCH,
-    STATUSES,
+    PRIORITY_RANGE,
 )
+from ..task import STATUSES
+from .validation import CREATE_FIELDS
 
 # A name: 1-255 characters, not only whitespace, no control characters (what the core accepts).
 NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
@@ -84,7 +86,7 @@ TASK = {
     },
 }
 
-TASK_CREATE = {
+TASK_CREATE: dict[str, Any] = {
     "type": "object",
     "required": ["type"],
     "additionalProperties": False,
@@ -94,10 +96,10 @@ TASK_CREATE = {
         "payload": {"description": "Any JSON value (no NUL characters); null when absent"},
         "queue": {**_name("Queue name (default: the handler's, or 'default')"), "nullable": True},
         "priority": {"type": "integer", "minimum": PRIORITY_RANGE[0], "maximum": PRIORITY_RANGE[1], "nullable": True},
-        "max_attempts": {"type": "integer", "minimum": 1, "maximum": 10_000, "nullable": True},
+        "max_attempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS, "nullable": True},
         "delay": {"type": "number", "minimum": 0, "maximum": MAX_DELAY, "nullable": True, "description": "Seconds from now"},
         "run_at": {"nullable": True, "description": "When to run: epoch seconds, or an ISO 8601 date-time (naive means UTC). Not with delay.",
-                   "oneOf": [{"type": "number", "minimum": MIN_EPOCH, "maximum": MAX_EPOCH},
+                   "oneOf": [{"type": "number", "minimum": EARLIEST_EPOCH, "maximum": LATEST_EPOCH},
                              {"type": "string", "format": "date-time"}]},
         "unique_key": {**_name("While a task with this key is queued or running, return it instead of creating another"), "nullable": True},
         "depends_on": {"type": "array", "maxItems": MAX_DEPENDENCIES, "nullable": True,
@@ -146,7 +148,7 @@ def _action(summary: str, op: str, codes: tuple[int, ...] = (401, 403, 404, 409)
                      "responses": {"200": _json(_ref("ActionResult"), "Done"), **_errors(*codes)}}}
 
 
-CRON_SECURITY = [{"cronSecret": []}]
+CRON_SECURITY: list[dict[str, list[str]]] = [{"cronSecret": []}]
 
 
 def _cron(summary: str, op: str, result: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
@@ -163,7 +165,7 @@ PATHS: dict[str, Any] = {
                      "description": "Only tasks with this status (empty: any)"},
                     {"name": "type", "in": "query", "schema": _filter("Only tasks of this type (empty: any)")},
                     {"name": "queue", "in": "query", "schema": _filter("Only tasks in this queue (empty: any)")},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT, "default": 100}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100}},
                 ],
                 "responses": {"200": _json(_ref("TaskList"), "The tasks"), **_errors(401, 403, 422)}},
         "post": {"operationId": "createTask", "summary": "Create a task",
@@ -172,7 +174,7 @@ PATHS: dict[str, Any] = {
                                **_errors(401, 403, 413, 422)}},
     },
     "/api/tasks/cron": _cron("Run one process_queue pass (for an external cron)", "cronPass", "PassSummary", [
-        {"name": "batch_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH, "default": 100},
+        {"name": "batch_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_CRON_BATCH, "default": 100},
          "description": "Claim at most this many due tasks"}]),
     "/api/tasks/cleanup": _cron("Delete finished tasks (for an external cron)", "cronCleanup", "Cleanup", [
         {"name": "older_than", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": MAX_DELAY},

@@ -4,27 +4,28 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import checks
+from ..errors import InputError
 from ..ids import is_id
-from ..task import Task, TaskStatus
+from ..task import ACTIONS, STATUSES, Task, TaskStatus, allows
 from . import guard
 from .auth import SESSION_COOKIE, SESSION_SECONDS
 from .charts import bar_svg, throughput_svg
 from .csrf import FIELD, cookie_path
 from .guard import Web
 from .render import page, root
-from .validation import BodyTooLarge, name_problem, read_body
+from .validation import BodyTooLarge, read_body
 
 FORM_LIMIT = 16 * 1024
 SEARCH_SCAN = 2000   # tasks read to search types by substring (the core filters by exact type only)
 LIMITS = (50, 100, 250, 500)
-STATUSES = [s.value for s in TaskStatus]
 NOTICES = {
     "cancelled": ("ok", "Task cancelled."),
     "cancel-requested": ("ok", "Cancellation requested: the running handler is being interrupted."),
@@ -45,6 +46,14 @@ NOTICES = {
 
 def _web(request: Request) -> Web:
     return request.app.state.web
+
+
+def _is_name(value: str, field: str) -> bool:
+    try:
+        checks.name(value, field)
+    except InputError:
+        return False
+    return True
 
 
 def _notice(request: Request) -> dict[str, str] | None:
@@ -128,7 +137,7 @@ async def tasks(request: Request) -> Response:
     if filters["status"] and filters["status"] not in STATUSES:
         filters["status"], notice = "", {"kind": "error", "text": "Unknown status: showing every status."}
     for field in ("type", "queue"):
-        if filters[field] and name_problem(filters[field], field):
+        if filters[field] and not _is_name(filters[field], field):
             filters[field], notice = "", {"kind": "error", "text": f"That {field} cannot exist (control characters or too long): filter ignored."}
     found = await _find(tasker, filters)
     stats = await tasker.astats()
@@ -165,13 +174,7 @@ async def task_detail(request: Request) -> Response:
     if task is None:
         return page(request, "message.html", {"heading": "No such task", "back": "/tasks",
                                               "message": "No task has this id (it may have been deleted or cleaned up)."}, 404)
-    status = task.status
-    can = {
-        "cancel": status in (TaskStatus.QUEUED, TaskStatus.RUNNING) and not task.cancel_requested,
-        "retry": status in (TaskStatus.FAILED, TaskStatus.CANCELLED),
-        "run_now": status is TaskStatus.QUEUED,
-        "delete": status is not TaskStatus.RUNNING,
-    }
+    can = {action: allows(action, task) for action in ACTIONS}
     bar, label = _progress(task.progress)
     return page(request, "task.html", {"nav": "tasks", "notice": _notice(request), "task": task, "can": can,
                                        "progress_bar": bar, "progress_label": label})
@@ -179,15 +182,18 @@ async def task_detail(request: Request) -> Response:
 
 def _progress(value: Any) -> tuple[Any, str]:
     """A bar for progress given as a fraction, a percentage, or ``{"done": n, "total": m}``."""
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
-    if number(value) and 0 <= value <= 100:
+    if _number(value) and 0 <= value <= 100:
         fraction = value if value <= 1 else value / 100
         return bar_svg(fraction, f"{fraction:.0%}"), f"{fraction:.0%}"
     if isinstance(value, dict):
         done, total = value.get("done", value.get("current")), value.get("total")
-        if number(done) and number(total) and total > 0:
+        if _number(done) and _number(total) and total > 0:
             return bar_svg(done / total, f"{done} of {total}"), f"{done:g} of {total:g}"
     return None, ""
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 async def schedules(request: Request) -> Response:
@@ -248,7 +254,7 @@ def queue_action(pause: bool) -> Any:
         if isinstance(form, Response):
             return form
         name = form.get("queue", "")
-        if name_problem(name, "queue"):
+        if not _is_name(name, "queue"):
             return _redirect(request, "/", "bad-queue")
         tasker = _web(request).tasker
         await (tasker.apause_queue(name) if pause else tasker.aresume_queue(name))
@@ -275,9 +281,8 @@ async def login(request: Request) -> Response:
     auth = _web(request).auth
     if not auth.check_token(form.get("token", "")):
         await asyncio.sleep(0.5)  # slows guessing; the token should be long anyway
-        response = page(request, "login.html", {"message": "Wrong token.", "token_login": auth.token is not None,
-                                                "next": safe_next(form.get("next", ""), request)}, 401)
-        return response
+        return page(request, "login.html", {"message": "Wrong token.", "token_login": auth.token is not None,
+                                            "next": safe_next(form.get("next", ""), request)}, 401)
     response = RedirectResponse(safe_next(form.get("next", ""), request), status_code=303)
     response.set_cookie(SESSION_COOKIE, auth.new_session(), max_age=SESSION_SECONDS, path=cookie_path(request),
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")

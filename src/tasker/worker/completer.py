@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+from typing import Sequence
 
-from ..store.base import Outcome, Store
+from ..background import keep_trying
+from ..store.base import Store
+from ..store.records import Outcome
 
 log = logging.getLogger("tasker.worker")
 MAX_BATCH = 500
@@ -51,16 +53,9 @@ class Completer:
         except asyncio.TimeoutError:
             return False
 
-    async def _write(self, batch: list[Outcome]) -> None:
-        backoff = 0.05
-        while True:
-            try:
-                applied = set(await self.store.complete_tasks(batch))
-                break
-            except Exception as exc:  # an outage: keep the outcomes and try again
-                log.warning("could not record %d outcomes (%s); retrying in %.2fs", len(batch), exc, backoff)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, 5.0)
+    async def _write(self, batch: Sequence[Outcome]) -> None:
+        # An outage: keep the outcomes and try again until the store takes them.
+        applied = set(await keep_trying(lambda: self.store.complete_tasks(batch), f"recording {len(batch)} outcomes") or ())
         for outcome in batch:
             if outcome.task_id not in applied:
                 # Also seen when a write committed but its answer was lost and the retry found nothing to change.

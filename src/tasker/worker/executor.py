@@ -1,4 +1,5 @@
-"""Running one attempt of one task: timeout, cancellation, and how it ended."""
+"""Running one attempt of one task: its timeout, its cancellation, and observing how it ended
+(``outcome.ending_of`` says what that means)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,43 +9,15 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from ..context import CancelledByRequest, TaskContext
+from ..context import TaskContext
 from ..handlers import Handler
-from ..outcome import Ending, Finished
-from ..store.base import ClaimedTask
+from ..outcome import TIMEOUT, Ending, Finished, ending_of
+from ..store.records import ClaimedTask
 from .isolation import child_context, run_in_process
 
 log = logging.getLogger("tasker.worker")
-
-# Why an attempt was interrupted, as recorded in ctx.cancel_reason.
-CANCEL = "cancelled"
-SHUTDOWN = "shutdown"
-TIMEOUT = "timeout"
-LOST = "lost"          # the claim was rescued from this worker: another run owns the task now
 # After its timeout, how long a sync handler's thread may take to notice ctx.cancelled.
 SYNC_GRACE = 10.0
-
-
-class Snooze(Exception):
-    """Raise from a handler to run again after ``seconds`` without using up an attempt.
-
-    >>> raise Snooze(30)
-    """
-
-    def __init__(self, seconds: float):
-        super().__init__(f"snoozed for {seconds}s")
-        self.seconds = float(seconds)
-
-
-class Retry(Exception):
-    """Raise from a handler to fail this attempt and retry after ``seconds``.
-
-    >>> raise Retry(10, "rate limited")
-    """
-
-    def __init__(self, seconds: float, reason: str = "retry requested"):
-        super().__init__(reason)
-        self.seconds = float(seconds)
 
 
 @dataclass
@@ -56,9 +29,9 @@ class Attempt:
     ctx: TaskContext
     started: float = field(default_factory=time.monotonic)
     inner: asyncio.Future | None = None
-
     lost: bool = False
     waiting: asyncio.Task | None = None   # set while the attempt waits for a handler slot
+    admitted: bool = False                # holds a handler slot (a prefetched task may wait for one)
 
     def interrupt(self, reason: str) -> None:
         """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``
@@ -70,7 +43,6 @@ class Attempt:
             self.waiting.cancel()
         elif self.handler.is_async and self.inner is not None and not self.inner.done():
             self.inner.cancel()
-    admitted: bool = False                # holds a handler slot (a prefetched task may wait for one)
 
     @property
     def elapsed(self) -> float:
@@ -101,7 +73,7 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
         if attempt.ctx.cancel_reason is None:
             raise
         _uncancel(runner)
-        return _ending(attempt.ctx.cancel_reason, cancelled=True)
+        return ending_of(attempt.ctx.cancel_reason, cancelled=True)
     finally:
         attempt.waiting = None
     attempt.admitted, attempt.started = True, time.monotonic()
@@ -114,7 +86,7 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
 async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
     if attempt.ctx.cancel_reason:  # interrupted before it could start
-        return _ending(attempt.ctx.cancel_reason, cancelled=True)
+        return ending_of(attempt.ctx.cancel_reason, cancelled=True)
     if attempt.handler.is_async:
         return await _run_inline(attempt)
     try:
@@ -128,8 +100,8 @@ async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
         return Finished(Ending.TIMED_OUT)
     inner = attempt.inner
     if inner.cancelled():
-        return _ending(attempt.ctx.cancel_reason, cancelled=True)
-    return _ending(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
+        return ending_of(attempt.ctx.cancel_reason, cancelled=True)
+    return ending_of(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
 
 
 async def _run_inline(attempt: Attempt) -> Finished:
@@ -146,13 +118,13 @@ async def _run_inline(attempt: Attempt) -> Finished:
         if ctx.cancel_reason is None and runner.cancelling():
             raise  # not ours: the loop itself is going away
         _uncancel(runner)
-        return _ending(ctx.cancel_reason, cancelled=True)
+        return ending_of(ctx.cancel_reason, cancelled=True)
     except Exception as exc:
-        return _ending(ctx.cancel_reason, exc)
+        return ending_of(ctx.cancel_reason, exc)
     finally:
         attempt.inner = None
         timer.cancel()
-    return _ending(ctx.cancel_reason, None, value)
+    return ending_of(ctx.cancel_reason, None, value)
 
 
 def _uncancel(task: asyncio.Task | None) -> None:
@@ -171,27 +143,3 @@ async def _settle(attempt: Attempt) -> None:
             "a retry may overlap it (use isolation='process' for such code)",
             attempt.task.id, attempt.task.type, SYNC_GRACE,
         )
-
-
-def _ending(reason: str | None, error: BaseException | None = None, value: object = None, cancelled: bool = False) -> Finished:
-    """How an attempt ended, given why it was interrupted (if it was) and what the handler did."""
-    if cancelled or reason in (CANCEL, TIMEOUT):
-        # A task whose cancellation was requested ends cancelled, whatever its handler did then.
-        return _interrupted(reason, error)
-    if error is None:
-        return Finished(Ending.RETURNED, value=value)
-    if isinstance(error, Snooze):
-        return Finished(Ending.SNOOZED, delay=error.seconds)
-    if isinstance(error, Retry):
-        return Finished(Ending.RAISED, error=error, delay=error.seconds)
-    if isinstance(error, CancelledByRequest) and reason:
-        return _interrupted(reason, error)
-    return Finished(Ending.RAISED, error=error)
-
-
-def _interrupted(reason: str | None, error: BaseException | None = None) -> Finished:
-    if reason == TIMEOUT:
-        return Finished(Ending.TIMED_OUT)
-    if reason in (SHUTDOWN, LOST):
-        return Finished(Ending.INTERRUPTED)
-    return Finished(Ending.CANCELLED, error=error if isinstance(error, CancelledByRequest) else None)

@@ -7,7 +7,9 @@ import random
 import time
 from typing import Callable, Sequence
 
-from ..store.base import ClaimedTask, Store, Wakeup
+from ..background import Backoff
+from ..store.base import Store
+from ..store.records import ClaimedTask, Wakeup
 
 log = logging.getLogger("tasker.worker")
 MIN_SLEEP = 0.002
@@ -47,7 +49,7 @@ class Slots:
             return []
         if self.limits is None:
             return [(self.names, free)]
-        plan = []
+        plan: list[tuple[list[str] | None, int]] = []
         for name, limit in self.limits.items():
             take = min(limit - self.busy.get(name, 0), free)
             if take > 0:
@@ -105,7 +107,7 @@ class Fetcher:
         self.wake.set()
 
     async def run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff()
         while not self.stopping:
             self.wake.clear()
             try:
@@ -113,10 +115,10 @@ class Fetcher:
                 sleep = await self._sleep_for() if drained else None
                 if drained and not self.slots.total:
                     self.on_drained()
-                backoff = 0.05
+                backoff.reset()
             except Exception as exc:  # an outage: log, back off, keep going
-                log.warning("claiming failed (%s); retrying in %.2fs", exc, backoff)
-                sleep, backoff = backoff * random.uniform(0.8, 1.2), min(backoff * 2, 5.0)
+                sleep = backoff.next()
+                log.warning("claiming failed (%s); retrying in %.2fs", exc, sleep)
             await self._wait(sleep)
 
     async def _claim_round(self) -> bool:

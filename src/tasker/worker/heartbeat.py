@@ -5,8 +5,9 @@ import logging
 import time
 from typing import Callable
 
-from ..store.base import HeldClaim, Store, WorkerInfo
-from .repeat import repeat
+from ..background import repeat
+from ..store.base import Store
+from ..store.records import HeldClaim, WorkerInfo
 
 log = logging.getLogger("tasker.worker")
 

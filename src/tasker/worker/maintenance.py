@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
+from ..background import repeat
 from ..series import LOOKAHEAD, plan_ticks
 from ..store.base import Store
-from .repeat import repeat
 
 
 async def materialize(store: Store, lookahead: float = LOOKAHEAD) -> int:

@@ -6,20 +6,20 @@ import os
 import socket
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..background import cancel_and_wait
 from ..errors import TaskerError
 from ..ids import new_id
-from ..outcome import decide
-from ..store.base import ClaimedTask, Store, WorkerInfo
+from ..store.base import Store
+from ..store.records import ClaimedTask, Outcome, WorkerInfo
 from ..task import TaskStatus
 from .completer import Completer
 from .events import Events
-from .executor import Attempt, make_context, run_attempt
+from .executor import Attempt, make_context
 from .heartbeat import Heartbeat
+from .lifecycle import Lifecycle
 from .maintenance import materialize
-from .repeat import cancel_and_wait
-from .worker import report, with_attempt_details
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -77,43 +77,35 @@ async def process_queue(
     beating = asyncio.create_task(heartbeat.run())
     try:
         claimed = await store.claim_tasks(info.id, list(handlers), None, batch_size)
-        statuses = await _run_all(store, handlers, events, threads, claimed, concurrency, lease)
+        outcomes = await _run_all(store, handlers, events, threads, claimed, concurrency, lease)
     finally:
         await cancel_and_wait(beating)
         await store.unregister_worker(info.id)
-    return _summarize(len(claimed), statuses)
+    return _summarize(len(claimed), outcomes)
 
 
-async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, claimed: list[ClaimedTask], concurrency: int, lease: float) -> list[Any]:
+async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, claimed: list[ClaimedTask], concurrency: int, lease: float) -> list[Outcome | None]:
     completer = Completer(store)
     writing = asyncio.create_task(completer.run())
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(task: ClaimedTask) -> tuple[TaskStatus, bool]:
-        async with gate:
-            attempt = Attempt(task, handlers[task.type], make_context(task))
-            finished = await run_attempt(attempt, threads)
-        outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
-        completer.submit(outcome)
-        await report(events, attempt, outcome, finished.value)
-        return outcome.status, outcome.refund_attempt
-
+    lifecycle = Lifecycle(asyncio.Semaphore(concurrency), threads, completer, events)
     try:
-        statuses = await asyncio.gather(*(one(task) for task in claimed))
+        attempts = [Attempt(task, handlers[task.type], make_context(task)) for task in claimed]
+        outcomes = await asyncio.gather(*(lifecycle.carry_out(attempt) for attempt in attempts))
         patience = max(lease, FLUSH_PATIENCE)
         if not await completer.flush(timeout=patience):
             # Left running, these tasks are rescued once the lease runs out; a cron tick should not hang.
             raise TaskerError(f"could not record every outcome within {patience:g}s; see the log")
     finally:
         await cancel_and_wait(writing)
-    return statuses
+    return outcomes
 
 
-def _summarize(claimed: int, statuses: list[tuple[TaskStatus, bool]]) -> PassSummary:
+def _summarize(claimed: int, outcomes: list[Outcome | None]) -> PassSummary:
     count = {"succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0, "requeued": 0}
-    for status, refunded in statuses:
-        if status is TaskStatus.QUEUED:
-            count["requeued" if refunded else "retried"] += 1
+    for outcome in outcomes:
+        assert outcome is not None   # a pass keeps every outcome
+        if outcome.status is TaskStatus.QUEUED:
+            count["requeued" if outcome.refund_attempt else "retried"] += 1
         else:
-            count[status.value] += 1
+            count[outcome.status.value] += 1
     return PassSummary(claimed=claimed, **count)

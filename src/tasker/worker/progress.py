@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from ..background import repeat
 from ..store.base import Store
+from ..store.records import ProgressReport
 from .executor import Attempt
-from .repeat import repeat
 
 
 class ProgressWriter:
@@ -17,14 +18,14 @@ class ProgressWriter:
         self.interval = interval
 
     async def flush(self) -> None:
-        items = []
+        reports = []
         for attempt in list(self.attempts()):
             ctx = attempt.ctx
             if ctx.progress_dirty and ctx.progress_json is not None:
                 ctx.progress_dirty = False
-                items.append((attempt.task.id, attempt.task.claim_token, ctx.progress_json))
-        if items:
-            await self.store.save_progress(items)
+                reports.append(ProgressReport(attempt.task.id, attempt.task.claim_token, ctx.progress_json))
+        if reports:
+            await self.store.save_progress(reports)
 
     async def run(self) -> None:
         # Best effort: the outcome carries the last report anyway.

@@ -9,18 +9,20 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from ..background import cancel_and_wait, keep_trying
 from ..ids import new_id
-from ..outcome import decide
-from ..store.base import ClaimedTask, HeldClaim, Outcome, Store, WorkerInfo
+from ..outcome import CANCEL, LOST, SHUTDOWN
+from ..store.base import Store
+from ..store.records import ClaimedTask, HeldClaim, Outcome, WorkerInfo
 from ..task import TaskStatus
 from .completer import Completer
-from .events import Events, TaskEvent
-from .executor import CANCEL, LOST, SHUTDOWN, Attempt, make_context, run_admitted
+from .events import Events
+from .executor import Attempt, make_context
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
+from .lifecycle import Lifecycle
 from .maintenance import Maintenance
 from .progress import ProgressWriter
-from .repeat import cancel_and_wait
 from .threads import DaemonThreadPool
 
 if TYPE_CHECKING:
@@ -40,8 +42,8 @@ class WorkerSettings:
     concurrency: int = 10
     queues: Sequence[str] | dict[str, int] | None = None
     lease: float = 30.0                # a worker silent this long is presumed dead
-    heartbeat_interval: float | None = None   # default: lease / 6, at most 1 s on SQLite
-    poll_interval: float | None = None        # default: 2 s with LISTEN, 0.5 s without, 0.1 s on SQLite
+    heartbeat_interval: float | None = None   # default: lease / 6, capped by the store (1 s on SQLite)
+    poll_interval: float | None = None        # default: the store's (2 s with LISTEN, 0.5 s without, 0.1 s on SQLite)
     grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
 
     def __post_init__(self) -> None:
@@ -68,7 +70,7 @@ def describe_queues(queues: Sequence[str] | dict[str, int] | None) -> str:
 class Worker:
     """Runs until ``stop()``; a second ``stop()`` (or ``stop(now=True)``) skips the grace period."""
 
-    def __init__(self, store: Store, handlers: dict[str, "Handler"], events: Events, settings: WorkerSettings, kind: str, listen: bool):
+    def __init__(self, store: Store, handlers: dict[str, "Handler"], events: Events, settings: WorkerSettings):
         if not handlers:
             raise RuntimeError("this worker has no handlers: register some with @app.handler before starting it")
         self.loop = asyncio.get_running_loop()
@@ -77,7 +79,6 @@ class Worker:
         self.events = events
         self.settings = settings
         self.info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), describe_queues(settings.queues), settings.concurrency)
-        self.listen = listen
         # Keyed by claim token: a worker may hold a task again (rescued from it
         # while it stalled) while its earlier run is still winding down.
         self.running: dict[str, Attempt] = {}
@@ -85,25 +86,22 @@ class Worker:
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
-        self.gate = asyncio.Semaphore(settings.concurrency)   # handlers running at once
+        self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events)
         self.pace = 1.0   # typical attempt duration (moving average), seconds
-        self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(kind), self._start, self._drained)
-        self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(kind), settings.lease, self._reconcile, self._rescued)
+        self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(), self._start, self._drained)
+        self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(), settings.lease, self._reconcile, self._rescued)
         self.stop_requests = 0
         self.idle_reported = False
 
-    def _poll_interval(self, kind: str) -> float:
-        if self.settings.poll_interval is not None:
-            return self.settings.poll_interval
-        if kind == "sqlite":
-            return 0.1
-        return 2.0 if self.listen else 0.5
+    def _poll_interval(self) -> float:
+        chosen = self.settings.poll_interval
+        return self.store.timings.poll_interval if chosen is None else chosen
 
-    def _heartbeat_interval(self, kind: str) -> float:
+    def _heartbeat_interval(self) -> float:
         if self.settings.heartbeat_interval is not None:
             return self.settings.heartbeat_interval
-        interval = self.settings.lease / 6
-        return min(interval, 1.0) if kind == "sqlite" else interval
+        cap = self.store.timings.max_heartbeat_interval
+        return self.settings.lease / 6 if cap is None else min(self.settings.lease / 6, cap)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -136,30 +134,21 @@ class Worker:
     async def run(self) -> None:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
-        listener = await self.store.listen(self.fetcher.hint, self._cancel_one) if self.listen else None
+        listener = await self.store.listen(self.fetcher.hint, self._cancel_one)
         progress = ProgressWriter(self.store, lambda: list(self.running.values()))
         background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store), progress)]
         try:
             await self.fetcher.run()
             await self._drain()
         finally:
-            if listener is not None:
-                await listener.stop()
+            await listener.stop()
             await cancel_and_wait(*background)
             await self._unregister()
             self.threads.shutdown(wait=False)
             log.info("worker %s stopped", self.info.id)
 
     async def _register(self) -> None:
-        backoff = 0.1
-        while not self.fetcher.stopping:
-            try:
-                await self.heartbeat.beat()
-                return
-            except Exception as exc:
-                log.warning("cannot register worker (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await keep_trying(self.heartbeat.beat, "registering the worker", give_up=lambda: self.fetcher.stopping)
 
     async def _drain(self) -> None:
         """Grace period, then interrupt what still runs; outcomes written before leaving."""
@@ -198,21 +187,22 @@ class Worker:
         runner.add_done_callback(self.tasks.discard)
 
     async def _execute(self, attempt: Attempt) -> None:
-        task = attempt.task
-        try:
-            finished = await run_admitted(attempt, self.gate, self.threads)
-        finally:
-            self.fetcher.slot_freed(task.queue)
+        await self.lifecycle.carry_out(attempt, after_run=self._after_run, keep=self._still_ours)
+
+    def _after_run(self, attempt: Attempt) -> None:
+        self.fetcher.slot_freed(attempt.task.queue)
         if attempt.admitted:
             self._pace(attempt.elapsed)
-        outcome = with_attempt_details(decide(task, finished, attempt.handler.retry_policy), attempt)
-        if self.running.pop(task.claim_token, None) is None:
-            return  # already given back at shutdown
+
+    def _still_ours(self, attempt: Attempt) -> bool:
+        """An attempt's outcome is written unless its task was given back at shutdown,
+        or its claim was rescued (another run owns the task now)."""
+        if self.running.pop(attempt.task.claim_token, None) is None:
+            return False
         if attempt.lost:
-            log.info("task %s: dropped the outcome of a run whose claim was rescued from this worker", task.id)
-            return
-        self.completer.submit(outcome)
-        await report(self.events, attempt, outcome, finished.value)
+            log.info("task %s: dropped the outcome of a run whose claim was rescued from this worker", attempt.task.id)
+            return False
+        return True
 
     def _pace(self, elapsed: float) -> None:
         """Prefetch only while attempts are short: a long task held here could run on an idle worker."""
@@ -275,29 +265,3 @@ class Worker:
 
     def _rescued(self, _task_ids: list[str]) -> None:
         self.fetcher.wake.set()
-
-
-def with_attempt_details(outcome: Outcome, attempt: Attempt) -> Outcome:
-    """The attempt's run time and last progress report travel with the outcome
-    (so batching loses neither)."""
-    outcome.progress_json, outcome.duration = attempt.ctx.progress_json, attempt.elapsed
-    return outcome
-
-
-async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:
-    """Log the attempt with its fields, then call the hooks."""
-    succeeded = outcome.status is TaskStatus.SUCCEEDED
-    if succeeded and not events.hooks["success"] and not log.isEnabledFor(logging.INFO):
-        return  # the common case under load: nothing would see the event
-    task = attempt.task
-    event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value, outcome.error)
-    fields = {"task_id": task.id, "task_type": task.type, "attempt": task.attempts, "duration": event.duration, "status": event.status}
-    if succeeded:
-        log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)
-        await events.emit("success", event)
-        return
-    headline = (outcome.error or "").split("\n", 1)[0] or "interrupted; the attempt does not count"
-    level = logging.INFO if outcome.refund_attempt else logging.WARNING
-    log.log(level, "task %s %s attempt %d -> %s after %.3fs: %s", task.type, task.id, task.attempts, event.status, event.duration, headline, extra=fields)
-    if not outcome.refund_attempt:
-        await events.emit("failure", event)

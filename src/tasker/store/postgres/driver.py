@@ -4,29 +4,30 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import threading
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Any, Callable, Generator, Iterator, NamedTuple, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Generator, Iterator, NamedTuple, Sequence, Union
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from ...background import Backoff, cancel_and_wait
 from ...enqueue import NewTask, TaskBatch, needs_lookups
-from ...errors import SchemaMissingError, SchemaTooNewError, TaskerError
-from ...task import Task, TaskStatus, WorkerState
+from ...errors import TaskerError
 from ...ids import new_id
-from ...series import Schedule, ScheduleSpec, SeriesRow
-from ...worker.repeat import cancel_and_wait
-from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
-from ..records import dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
+from ...task import TaskStatus
+from ..base import TickPlanner
+from .. import records
+from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
+from ..simple import SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig
 
 log = logging.getLogger("tasker.store.postgres")
 PACKAGE = "tasker.store.postgres"
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
 
@@ -39,10 +40,10 @@ def _ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class PostgresStore:
+class PostgresStore(SimpleOperations):
     """Tasks in a PostgreSQL schema (default ``tasker``), shared by any number of workers."""
 
-    json_is_text = False
+    migrates_itself = False
 
     def __init__(self, config: StoreConfig, max_connections: int = 8):
         self.config = config
@@ -56,6 +57,8 @@ class PostgresStore:
         }
         self.q = load_queries(PACKAGE, subs)
         self.migrations = load_migrations(PACKAGE, subs)
+        # LISTEN pushes wake-ups, so polling is only the safety net; without it (PgBouncer) poll often.
+        self.timings = StoreTimings(poll_interval=2.0 if config.listen else 0.5, max_heartbeat_interval=None)
         self.max_connections = max_connections
         self.pool: AsyncConnectionPool | None = None
         self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
@@ -63,7 +66,7 @@ class PostgresStore:
         self.blocking: ConnectionPool | None = None   # for sync callers (insert_tasks_blocking), made on first use
         self.blocking_lock = threading.Lock()
 
-    # -- lifecycle -------------------------------------------------------------
+    # -- lifecycle and plumbing --------------------------------------------------
 
     async def open(self) -> None:
         try:  # one plain connection first: its error says why (the pool's only says it timed out)
@@ -96,23 +99,40 @@ class PostgresStore:
         if blocking is not None:
             await asyncio.to_thread(blocking.close)
 
-    async def _rows(self, name: str, params: dict[str, Any] | None = None, row_factory: Any = None) -> list[Any]:
+    def _pool(self) -> AsyncConnectionPool:
         assert self.pool is not None, "store is not open"
-        async with self.pool.connection() as conn:
-            cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
-            async with cur:
-                await cur.execute(self.q[name], params)
-                return await cur.fetchall() if cur.description else []
+        return self.pool
 
-    async def _value(self, name: str, params: dict[str, Any] | None = None) -> Any:
-        rows = await self._rows(name, params)
-        return rows[0][0] if rows else None
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A pooled connection inside one transaction (committed on exit, rolled back on error)."""
+        async with self._pool().connection() as conn, conn.transaction():
+            yield conn
+
+    async def _on(self, conn: psycopg.AsyncConnection, name: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """The rows (as dicts) of one named statement, on ``conn``."""
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(self.q[name], params)
+            return await cur.fetchall() if cur.description else []
+
+    async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """The rows of one named statement, on its own pooled connection (autocommit)."""
+        async with self._pool().connection() as conn:
+            return await self._on(conn, name, params)
+
+    async def _value(self, name: str, column: str, params: dict[str, Any] | None = None) -> Any:
+        rows = await self._fetch(name, params)
+        return rows[0][column] if rows else None
 
     # -- schema ----------------------------------------------------------------
 
+    @property
+    def where(self) -> str:
+        return f"PostgreSQL schema {self.config.schema!r}"
+
     async def schema_version(self) -> int | None:
-        exists = await self._value("has_version_table", {"table": f"{_ident(self.config.schema)}.schema_version"})
-        return await self._value("schema_version") if exists else None
+        exists = await self._value("has_version_table", "present", {"table": f"{_ident(self.config.schema)}.schema_version"})
+        return await self._value("schema_version", "version") if exists else None
 
     async def migrate(self) -> list[int]:
         """Apply what is missing (a fresh install: every migration), under an advisory lock, in one transaction."""
@@ -120,34 +140,20 @@ class PostgresStore:
 
     async def migrate_to(self, version: int | None) -> list[int]:
         """Apply the missing migrations up to ``version`` (None: the latest); their versions."""
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(self.q["lock_migrations"], {"key": f"tasker.migrate.{self.config.schema}"})
+        async with self._transaction() as conn:
+            await self._on(conn, "lock_migrations", {"key": f"tasker.migrate.{self.config.schema}"})
             await conn.execute(self.q["create_version_table"])
-            current = (await (await conn.execute(self.q["schema_version"])).fetchone())[0] or 0
-            latest = self.migrations[-1].version
-            if current > latest:
-                raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {current}; this Tasker knows {latest}")
+            current = (await self._on(conn, "schema_version"))[0]["version"] or 0
+            self._check_not_newer(current)
             applied = []
             for migration in self.migrations[current:version]:
                 await conn.execute(migration.sql)
-                await conn.execute(self.q["record_version"], {"version": migration.version})
+                await self._on(conn, "record_version", {"version": migration.version})
                 applied.append(migration.version)
             return applied
 
-    async def check_schema(self) -> None:
-        version = await self.schema_version()
-        latest = self.migrations[-1].version
-        if version is None or version < latest:
-            found = "no Tasker schema" if version is None else f"schema version {version}, need {latest}"
-            raise SchemaMissingError(
-                f"PostgreSQL schema {self.config.schema!r} has {found}: run `tasker migrate` (or app.migrate())"
-            )
-        if version > latest:
-            raise SchemaTooNewError(f"schema {self.config.schema!r} is at version {version}; this Tasker knows {latest}")
-
     async def drop_schema(self) -> None:
-        await self._rows("drop_schema")
+        await self._fetch("drop_schema")
 
     # -- producing -------------------------------------------------------------
 
@@ -156,12 +162,11 @@ class PostgresStore:
             return await asyncio.to_thread(_run_blocking, connection, _insert_steps(self.q, tasks))
         if connection is not None:
             return await _run(_async_connection(connection), _insert_steps(self.q, tasks))
-        assert self.pool is not None
         steps, atomic = self._plan(tasks)
-        async with self.pool.connection() as conn:
-            if atomic:
-                async with conn.transaction():
-                    return await _run(conn, steps)
+        if atomic:
+            async with self._transaction() as conn:
+                return await _run(conn, steps)
+        async with self._pool().connection() as conn:
             return await _run(conn, steps)
 
     def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
@@ -191,43 +196,43 @@ class PostgresStore:
                 )
             return self.blocking
 
-
     # -- inspecting and controlling --------------------------------------------
 
-    async def get_task(self, task_id: str) -> Task | None:
-        rows = await self._rows("get_task", {"id": task_id}, dict_row)
-        return task_from_row(rows[0], json_is_text=False) if rows else None
-
-    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
-        params = {"status": status, "type": type, "queue": queue, "limit": limit}
-        return [task_from_row(r, json_is_text=False) for r in await self._rows("list_tasks", params, dict_row)]
-
     async def cancel_task(self, task_id: str) -> bool:
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await (await conn.execute(self.q["cancel_task"], {"id": task_id})).fetchone()
-            if row and row[0] == "running":
-                await conn.execute(self.q["notify_cancel"], {"channel": self.cancel_channel, "id": task_id})
-            return row is not None
+        async with self._transaction() as conn:
+            rows = await self._on(conn, "cancel_task", {"id": task_id})
+            if rows and rows[0]["status"] == "running":
+                await self._on(conn, "notify_cancel", {"channel": self.cancel_channel, "id": task_id})
+            return bool(rows)
 
     async def cleanup(self, older_than: float | None) -> int:
-        assert self.pool is not None
-        async with self.pool.connection() as conn:
+        async with self._pool().connection() as conn:
             cur = await conn.execute(self.q["cleanup"], {"older_than": older_than})
             return cur.rowcount
 
-    async def stats(self) -> dict[str, Any]:
-        return {**stats_from_counts(await self._rows("stats")), "paused_queues": await self.paused_queues()}
+    async def retry_task(self, task_id: str) -> bool:
+        return await self._change_and_wake("retry_task", task_id)
+
+    async def run_task_now(self, task_id: str) -> bool:
+        return await self._change_and_wake("run_task_now", task_id)
+
+    async def _change_and_wake(self, name: str, task_id: str) -> bool:
+        """Make a task due now, and tell idle workers (NOTIFY goes out on commit)."""
+        async with self._transaction() as conn:
+            rows = await self._on(conn, name, {"id": task_id})
+            if rows:
+                await self._on(conn, "notify_queue", {"queue": rows[0]["queue"]})
+            return bool(rows)
 
     # -- consuming -------------------------------------------------------------
 
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
         if self.config.listen:
-            rows = await (await (await self._claim_connection()).execute(self.q["claim_tasks"], params)).fetchall()
+            rows = await self._on(await self._claim_connection(), "claim_tasks", params)
         else:  # behind PgBouncer a session setting would leak to other clients: use the pool
-            rows = await self._rows("claim_tasks", params)
-        claimed = [ClaimedTask(*row) for row in rows]
+            rows = await self._fetch("claim_tasks", params)
+        claimed = [records.claimed_from_row(row) for row in rows]
         claimed.sort(key=lambda c: -c.priority)
         return claimed
 
@@ -249,111 +254,66 @@ class PostgresStore:
         done = []
         if succeeded:
             params = {"outcomes": "[" + ",".join(map(_success_json, succeeded)) + "]"}
-            done += [row[0] for row in await self._rows("complete_succeeded", params)]
+            done += [row["id"] for row in await self._fetch("complete_succeeded", params)]
         if others:
-            done += [row[0] for row in await self._rows("complete_tasks", _outcome_columns(others))]
+            done += [row["id"] for row in await self._fetch("complete_tasks", _outcome_columns(others))]
         return done
 
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
-        return await self._value("next_run_at", {"types": list(types), "queues": None if queues is None else list(queues)})
+        params = {"types": list(types), "queues": None if queues is None else list(queues)}
+        return await self._value("next_run_at", "run_at", params)
 
-    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None] | None = None) -> "PgListener":
-        listener = PgListener(self, on_wakeup, on_cancel or (lambda _id: None))
+    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]) -> "PgListener | Deaf":
+        if not self.config.listen:   # ?listen=off (PgBouncer in transaction mode): polling only
+            return Deaf()
+        listener = PgListener(self, on_wakeup, on_cancel)
         await listener.start()
         return listener
 
-    async def retry_task(self, task_id: str) -> bool:
-        return await self._change_and_wake("retry_task", task_id)
-
-    async def run_task_now(self, task_id: str) -> bool:
-        return await self._change_and_wake("run_task_now", task_id)
-
-    async def _change_and_wake(self, name: str, task_id: str) -> bool:
-        """Make a task due now, and tell idle workers (NOTIFY goes out on commit)."""
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await (await conn.execute(self.q[name], {"id": task_id})).fetchone()
-            if row:
-                await conn.execute(self.q["notify_queue"], {"queue": row[0]})
-            return row is not None
-
-    async def delete_task(self, task_id: str) -> bool:
-        return bool(await self._rows("delete_task", {"id": task_id}))
-
-    async def list_workers(self) -> list[WorkerState]:
-        return [WorkerState(*row) for row in await self._rows("list_workers")]
-
-    async def throughput(self, window: float) -> list[tuple[float, str, int]]:
-        return [tuple(row) for row in await self._rows("throughput", {"window": window})]
-
-    async def oldest_queued(self) -> dict[str, float]:
-        return dict(await self._rows("oldest_queued"))
-
-    async def recent_durations(self, window: float, limit: int) -> list[tuple[str, str, float, float]]:
-        return [tuple(row) for row in await self._rows("recent_durations", {"window": window, "limit": limit})]
-
-    async def set_queue_paused(self, name: str, paused: bool) -> None:
-        await self._rows("set_queue_paused", {"name": name, "paused": paused})
-
-    async def paused_queues(self) -> list[str]:
-        return [row[0] for row in await self._rows("paused_queues")]
-
-    async def save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
-        ids, tokens, progress = (list(column) for column in zip(*items))
-        await self._rows("save_progress", {"ids": ids, "tokens": tokens, "progress": progress})
+    async def save_progress(self, reports: Sequence[ProgressReport]) -> None:
+        ids, tokens, progress = (list(column) for column in zip(*reports))
+        await self._fetch("save_progress", {"ids": ids, "tokens": tokens, "progress": progress})
 
     # -- recurring series ------------------------------------------------------
 
-    async def insert_schedule(self, spec: ScheduleSpec) -> str:
-        return await self._value("insert_schedule", schedule_params(spec))
-
-    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]:
-        return [schedule_from_row(r, json_is_text=False) for r in await self._rows("list_schedules", {"all": include_cancelled})]
-
     async def cancel_schedule(self, schedule_id: str) -> bool:
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            found = await (await conn.execute(self.q["cancel_schedule"], {"id": schedule_id})).fetchone()
+        async with self._transaction() as conn:
+            found = await self._on(conn, "cancel_schedule", {"id": schedule_id})
             if found:
-                await conn.execute(self.q["cancel_series_tasks"], {"id": schedule_id})
-            return found is not None
+                await self._on(conn, "cancel_series_tasks", {"id": schedule_id})
+            return bool(found)
 
     async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int:
         """Insert due ticks as tasks; rows locked SKIP LOCKED, ticks unique per series."""
-        assert self.pool is not None
         inserted = 0
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(self.q["release_after_finish"])
-            due = await (await conn.execute(self.q["due_schedules"], {"now": now, "lookahead": lookahead})).fetchall()
-            for row in due:
-                fires, cursor = plan(SeriesRow(*row), now, lookahead)
+        async with self._transaction() as conn:
+            await self._on(conn, "release_after_finish")
+            for row in await self._on(conn, "due_schedules", {"now": now, "lookahead": lookahead}):
+                series = records.series_from_row(row)
+                fires, cursor = plan(series, now, lookahead)
                 if fires:
-                    params = {"schedule_id": row[0], "ids": [new_id() for _ in fires], "fires": fires}
-                    inserted += (await conn.execute(self.q["insert_occurrences"], params)).rowcount
-                params = {"schedule_id": row[0], "cursor": cursor, "last_fire": fires[-1] if fires else None}
-                await conn.execute(self.q["advance_schedule"], params)
+                    ticks = {"schedule_id": series.id, "ids": [new_id() for _ in fires], "fires": fires}
+                    inserted += len(await self._on(conn, "insert_occurrences", ticks))
+                advance = {"schedule_id": series.id, "cursor": cursor, "last_fire": fires[-1] if fires else None}
+                await self._on(conn, "advance_schedule", advance)
         return inserted
 
     # -- workers ---------------------------------------------------------------
 
     async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
         params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
-        return [HeldClaim(*row) for row in await self._rows("heartbeat", params)]
-
-    async def unregister_worker(self, worker_id: str) -> None:
-        await self._rows("unregister_worker", {"id": worker_id})
+        return [records.held_claim_from_row(row) for row in await self._fetch("heartbeat", params)]
 
     async def rescue_tasks(self, lease: float) -> list[str]:
-        assert self.pool is not None
-        async with self.pool.connection() as conn, conn.transaction():
-            rows = await (await conn.execute(self.q["rescue_tasks"], {"lease": lease})).fetchall()
-            await conn.execute(self.q["prune_workers"], {"lease": lease * 4})
+        async with self._transaction() as conn:
+            rows = await self._on(conn, "rescue_tasks", {"lease": lease})
+            await self._on(conn, "prune_workers", {"lease": lease * 4})
             if rows:
-                await conn.execute(self.q["notify_wakeup"])
-            return [row[0] for row in rows]
+                await self._on(conn, "notify_wakeup")
+            return [row["id"] for row in rows]
 
     async def now(self) -> float:
-        return await self._value("now")
+        return await self._value("now", "now")
 
 
 class CopyIn(NamedTuple):
@@ -380,7 +340,7 @@ def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
             # Before anything is written: unknown ids fail, and the dependencies are
             # locked (FOR SHARE) so none finishes unseen before the links commit.
             rows = yield q["lock_dependencies"], {"ids": list(task.depends_on)}
-            verdicts[task.id] = dependency_verdict(task.depends_on, dict(rows))
+            verdicts[task.id] = records.dependency_verdict(task.depends_on, {row["id"]: row["status"] for row in rows})
     ids: dict[str, str] = {}
     pending = list(tasks)
     for _ in range(5):
@@ -388,12 +348,13 @@ def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
             rows = yield q["insert_task"], pending[0]._asdict()
         else:
             rows = yield q["insert_tasks"], _columns(pending)
-        inserted = {row[0] for row in rows}
+        inserted = {row["id"] for row in rows}
         ids.update({t.id: t.id for t in pending if t.id in inserted})
         pending = [t for t in pending if t.id not in inserted]
         if not pending:
             break
-        holders = dict((yield q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]}))
+        rows = yield q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]}
+        holders = {row["unique_key"]: row["id"] for row in rows}
         ids.update({t.id: holders[t.unique_key] for t in pending if t.unique_key in holders})
         pending = [t for t in pending if t.unique_key not in holders]
         if not pending:
@@ -422,13 +383,14 @@ async def _run(conn: psycopg.AsyncConnection, steps: Steps) -> list[str]:
         step = next(steps)
         while True:
             if isinstance(step, CopyIn):
-                async with conn.cursor() as cur, cur.copy(step.sql) as copy:
+                async with conn.cursor() as copying, copying.copy(step.sql) as copy:
                     for chunk in step.chunks:
                         await copy.write(chunk)
                 rows: list[Any] = []
             else:
-                cur = await conn.execute(*step)
-                rows = await cur.fetchall() if cur.description else []
+                async with conn.cursor(row_factory=dict_row) as cur:
+                    await cur.execute(*step)
+                    rows = await cur.fetchall() if cur.description else []
             step = steps.send(rows)
     except StopIteration as done:
         return done.value
@@ -440,13 +402,14 @@ def _run_blocking(conn: psycopg.Connection, steps: Steps) -> list[str]:
         step = next(steps)
         while True:
             if isinstance(step, CopyIn):
-                with conn.cursor() as cur, cur.copy(step.sql) as copy:
+                with conn.cursor() as copying, copying.copy(step.sql) as copy:
                     for chunk in step.chunks:
                         copy.write(chunk)
                 rows: list[Any] = []
             else:
-                cur = conn.execute(*step)
-                rows = cur.fetchall() if cur.description else []
+                with conn.cursor(row_factory=dict_row) as blocking_cursor:
+                    blocking_cursor.execute(*step)
+                    rows = blocking_cursor.fetchall() if blocking_cursor.description else []
             step = steps.send(rows)
     except StopIteration as done:
         return done.value
@@ -556,16 +519,16 @@ class PgListener:
             await cancel_and_wait(self.task)
 
     async def _run(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(first=0.1)
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.store.config.target, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self.store.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
                 async with conn:
                     await conn.execute(self.store.q["listen"])
                     self.connected.set()
-                    if backoff > 0.1:
+                    if backoff.failing:
                         log.info("listener reconnected")
-                    backoff = 0.1
+                    backoff.reset()
                     self.on_wakeup(Wakeup())
                     async for note in conn.notifies():
                         self._dispatch(note)
@@ -573,9 +536,9 @@ class PgListener:
                 raise
             except Exception as exc:
                 self.connected.clear()
-                log.warning("listener connection lost (%s); reconnecting in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, 5.0)
+                delay = backoff.next()
+                log.warning("listener connection lost (%s); reconnecting in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
 
     def _dispatch(self, note: Any) -> None:
         if note.channel == self.store.cancel_channel:
@@ -586,3 +549,10 @@ class PgListener:
         except ValueError:
             data = {}
         self.on_wakeup(Wakeup(queue=data.get("queue"), run_at=data.get("run_at")))
+
+
+class Deaf:
+    """The listener of a store told not to LISTEN (``?listen=off``): it never calls; workers poll."""
+
+    async def stop(self) -> None:
+        return None

@@ -18,20 +18,24 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 
+from ...background import cancel_and_wait
 from ...enqueue import NewTask, needs_lookups
-from ...errors import SchemaTooNewError, TaskerError
-from ...task import Task, TaskStatus, WorkerState
+from ...errors import TaskerError
 from ...ids import new_id
-from ...series import Schedule, ScheduleSpec, SeriesRow
-from ...worker.repeat import cancel_and_wait
-from ..base import ClaimedTask, HeldClaim, Outcome, TickPlanner, Wakeup, WorkerInfo
-from ..records import as_json, as_utc, dependency_verdict, schedule_from_row, schedule_params, stats_from_counts, task_from_row
+from ...task import TaskStatus
+from ..base import TickPlanner
+from .. import records
+from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
+from ..simple import SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig
 
 PACKAGE = "tasker.store.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 WATCH_INTERVAL = 0.01   # seconds between looks for other processes' commits
+# Other processes' commits are only seen by polling (and PRAGMA data_version), so poll
+# often, and beat at least every second: a heartbeat waits for the file's write lock.
+TIMINGS = StoreTimings(poll_interval=0.1, max_heartbeat_interval=1.0)
 
 # In-process listeners per database file: a task created in this process
 # wakes this process's workers at once, without waiting for their poll.
@@ -52,10 +56,11 @@ def _statements(script: str) -> Iterator[str]:
         yield buffer
 
 
-class SqliteStore:
+class SqliteStore(SimpleOperations):
     """Tasks in one SQLite file (or ``:memory:``)."""
 
-    json_is_text = True
+    migrates_itself = True   # the embedded default works with no setup step
+    timings = TIMINGS
 
     def __init__(self, config: StoreConfig):
         self.config = config
@@ -70,10 +75,13 @@ class SqliteStore:
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
+    def _connection(self) -> sqlite3.Connection:
+        assert self._conn is not None, "store is not open"
+        return self._conn
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        assert conn is not None, "store is not open"
+        conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -83,8 +91,11 @@ class SqliteStore:
         conn.execute("COMMIT")
 
     def _rows(self, name: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
-        assert self._conn is not None, "store is not open"
-        return self._conn.execute(self.q[name], {"now": time.time(), **(params or {})}).fetchall()
+        """The rows of one named statement (read by column name); ``now`` is this process's clock."""
+        return self._connection().execute(self.q[name], {"now": time.time(), **(params or {})}).fetchall()
+
+    async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> list[sqlite3.Row]:
+        return await self._call(self._rows, name, params)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -117,13 +128,17 @@ class SqliteStore:
 
     # -- schema ----------------------------------------------------------------
 
+    @property
+    def where(self) -> str:
+        return f"SQLite database {self.path}"
+
     async def schema_version(self) -> int | None:
         return await self._call(self._schema_version)
 
     def _schema_version(self) -> int | None:
-        if not self._rows("has_version_table")[0][0]:
+        if not self._rows("has_version_table")[0]["present"]:
             return None
-        return self._rows("schema_version")[0][0]
+        return self._rows("schema_version")[0]["version"]
 
     async def migrate(self) -> list[int]:
         return await self._call(self._migrate, None)
@@ -135,20 +150,15 @@ class SqliteStore:
         """BEGIN IMMEDIATE takes the write lock: concurrent migrations queue up."""
         with self._transaction() as conn:
             conn.execute(self.q["create_version_table"])
-            current = conn.execute(self.q["schema_version"]).fetchone()[0]
-            latest = self.migrations[-1].version
-            if current is not None and current > latest:
-                raise SchemaTooNewError(f"{self.path} is at schema version {current}; this Tasker knows {latest}")
+            current = self._rows("schema_version")[0]["version"] or 0
+            self._check_not_newer(current)
             applied = []
-            for migration in self.migrations[(current or 0):target]:
+            for migration in self.migrations[current:target]:
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute(self.q["record_version"], {"version": migration.version, "now": time.time()})
                 applied.append(migration.version)
             return applied
-
-    async def check_schema(self) -> None:
-        await self.migrate()
 
     async def drop_schema(self) -> None:
         await self._call(self._drop)
@@ -161,16 +171,14 @@ class SqliteStore:
     # -- producing -------------------------------------------------------------
 
     async def insert_tasks(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
-        if connection is not None:
-            raise TypeError("connection= (transactional enqueue) needs the PostgreSQL store")
+        _refuse_connection(connection)
         ids = await self._call(self._insert, tasks)
         _notify_local(self.path, tasks)
         return ids
 
     def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
         """``insert_tasks`` for sync callers, from any thread: straight to the connection's thread."""
-        if connection is not None:
-            raise TypeError("connection= (transactional enqueue) needs the PostgreSQL store")
+        _refuse_connection(connection)
         ids = self._thread.submit(self._insert, tasks).result()
         _notify_local(self.path, tasks)
         return ids
@@ -182,42 +190,33 @@ class SqliteStore:
             if not needs_lookups(tasks):
                 conn.executemany(self.q["insert_task"], [_row(t, now) for t in tasks])
                 return [t.id for t in tasks]
-            verdicts = {t.id: self._check_dependencies(t) for t in tasks if t.depends_on}
+            verdicts = {t.id: self._dependency_verdict(t) for t in tasks if t.depends_on}
             for t in tasks:
                 cur = conn.execute(self.q["insert_task"], _row(t, now))
                 if cur.rowcount != 1:
-                    ids.append(conn.execute(self.q["find_unique_task"], {"unique_key": t.unique_key}).fetchone()[0])
+                    ids.append(self._rows("find_unique_tasks", {"keys": json.dumps([t.unique_key])})[0]["id"])
                     continue
                 ids.append(t.id)
                 if t.depends_on:
                     self._link_dependencies(t, verdicts[t.id], now)
         return ids
 
-    def _check_dependencies(self, task: NewTask) -> tuple[int, str | None]:
-        rows = self._rows("dependency_status", {"ids": json.dumps(list(task.depends_on))})
-        return dependency_verdict(task.depends_on, {r[0]: r[1] for r in rows})
+    def _dependency_verdict(self, task: NewTask) -> tuple[int, str | None]:
+        rows = self._rows("lock_dependencies", {"ids": json.dumps(list(task.depends_on))})
+        return records.dependency_verdict(task.depends_on, {r["id"]: r["status"] for r in rows})
 
     def _link_dependencies(self, task: NewTask, verdict: tuple[int, str | None], now: float) -> None:
-        assert self._conn is not None
-        for dep in task.depends_on:
-            self._conn.execute(self.q["link_dependency"], {"task_id": task.id, "depends_on": dep})
-        self._conn.execute(self.q["mark_has_dependents"], {"ids": json.dumps(list(task.depends_on))})
+        ids = json.dumps(list(task.depends_on))
+        self._rows("link_dependencies", {"task_id": task.id, "ids": ids})
+        self._rows("mark_has_dependents", {"ids": ids})
         pending, reason = verdict
-        self._conn.execute(self.q["hold_for_dependencies"], {"task_id": task.id, "pending": pending, "reason": reason, "now": now})
+        self._rows("hold_for_dependencies", {"task_id": task.id, "pending": pending, "reason": reason, "now": now})
 
     # -- inspecting and controlling --------------------------------------------
 
-    async def get_task(self, task_id: str) -> Task | None:
-        rows = await self._call(self._rows, "get_task", {"id": task_id})
-        return task_from_row(rows[0], json_is_text=True) if rows else None
-
-    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
-        params = {"status": status, "type": type, "queue": queue, "limit": limit}
-        return [task_from_row(r, json_is_text=True) for r in await self._call(self._rows, "list_tasks", params)]
-
     async def cancel_task(self, task_id: str) -> bool:
-        rows = await self._call(self._rows, "cancel_task", {"id": task_id})
-        if rows and rows[0][0] == "running":
+        rows = await self._fetch("cancel_task", {"id": task_id})
+        if rows and rows[0]["status"] == "running":
             _cancel_local(self.path, task_id)
         return bool(rows)
 
@@ -225,12 +224,7 @@ class SqliteStore:
         return await self._call(self._cleanup, older_than)
 
     def _cleanup(self, older_than: float | None) -> int:
-        assert self._conn is not None
-        return self._conn.execute(self.q["cleanup"], {"now": time.time(), "older_than": older_than}).rowcount
-
-    async def stats(self) -> dict[str, Any]:
-        rows = await self._call(self._rows, "stats")
-        return {**stats_from_counts([tuple(r) for r in rows]), "paused_queues": await self.paused_queues()}
+        return self._connection().execute(self.q["cleanup"], {"now": time.time(), "older_than": older_than}).rowcount
 
     async def retry_task(self, task_id: str) -> bool:
         return await self._change_and_wake("retry_task", task_id)
@@ -239,40 +233,19 @@ class SqliteStore:
         return await self._change_and_wake("run_task_now", task_id)
 
     async def _change_and_wake(self, name: str, task_id: str) -> bool:
-        rows = await self._call(self._rows, name, {"id": task_id})
+        rows = await self._fetch(name, {"id": task_id})
         if rows:
             _notify_local(self.path, ())
         return bool(rows)
 
-    async def delete_task(self, task_id: str) -> bool:
-        return bool(await self._call(self._rows, "delete_task", {"id": task_id}))
+    async def save_progress(self, reports: Sequence[ProgressReport]) -> None:
+        await self._call(self._save_progress, reports)
 
-    async def list_workers(self) -> list[WorkerState]:
-        rows = await self._call(self._rows, "list_workers")
-        return [WorkerState(r[0], r[1], r[2], r[3], r[4], as_utc(r[5]), as_utc(r[6]), r[7]) for r in rows]
-
-    async def throughput(self, window: float) -> list[tuple[float, str, int]]:
-        return [tuple(r) for r in await self._call(self._rows, "throughput", {"window": window})]
-
-    async def oldest_queued(self) -> dict[str, float]:
-        return {r[0]: r[1] for r in await self._call(self._rows, "oldest_queued")}
-
-    async def recent_durations(self, window: float, limit: int) -> list[tuple[str, str, float, float]]:
-        return [tuple(r) for r in await self._call(self._rows, "recent_durations", {"window": window, "limit": limit})]
-
-    async def set_queue_paused(self, name: str, paused: bool) -> None:
-        await self._call(self._rows, "set_queue_paused", {"name": name, "paused": paused})
-
-    async def paused_queues(self) -> list[str]:
-        return [r[0] for r in await self._call(self._rows, "paused_queues")]
-
-    async def save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
-        await self._call(self._save_progress, items)
-
-    def _save_progress(self, items: Sequence[tuple[str, str, str]]) -> None:
+    def _save_progress(self, reports: Sequence[ProgressReport]) -> None:
         with self._transaction() as conn:
-            for task_id, token, progress in items:
-                conn.execute(self.q["save_progress"], {"id": task_id, "token": token, "progress": progress})
+            for report in reports:
+                params = {"id": report.task_id, "token": report.claim_token, "progress": report.progress_json}
+                conn.execute(self.q["save_progress"], params)
 
     # -- consuming -------------------------------------------------------------
 
@@ -283,11 +256,7 @@ class SqliteStore:
             "queues": None if queues is None else json.dumps(list(queues)),
             "limit": limit,
         }
-        rows = await self._call(self._claim, params)
-        claimed = [
-            ClaimedTask(r[0], r[1], r[2], as_json(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], as_json(r[10]))
-            for r in rows
-        ]
+        claimed = [records.claimed_from_row(r) for r in await self._call(self._claim, params)]
         claimed.sort(key=lambda c: -c.priority)
         return claimed
 
@@ -312,16 +281,16 @@ class SqliteStore:
                     "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
                     "progress": o.progress_json, "duration": o.duration,
                 }
-                if conn.execute(self.q["complete_task"], params).fetchall():
+                if conn.execute(self.q["complete_tasks"], params).fetchall():
                     done.append(o.task_id)
         return done
 
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
         params = {"types": json.dumps(list(types)), "queues": None if queues is None else json.dumps(list(queues))}
-        return (await self._call(self._rows, "next_run_at", params))[0][0]
+        return (await self._fetch("next_run_at", params))[0]["run_at"]
 
-    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None] | None = None) -> "LocalListener":
-        listener = LocalListener(self.path, asyncio.get_running_loop(), on_wakeup, on_cancel or (lambda _id: None))
+    async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]) -> "LocalListener":
+        listener = LocalListener(self.path, asyncio.get_running_loop(), on_wakeup, on_cancel)
         with _listeners_lock:
             _listeners.setdefault(self.path, set()).add(listener)
         if self.path != ":memory:":
@@ -330,26 +299,18 @@ class SqliteStore:
 
     def _data_version(self) -> int:
         """Changes when another connection (another process's, say) commits to this file."""
-        assert self._conn is not None
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        return self._connection().execute("PRAGMA data_version").fetchone()[0]
 
     # -- recurring series ------------------------------------------------------
-
-    async def insert_schedule(self, spec: ScheduleSpec) -> str:
-        return (await self._call(self._rows, "insert_schedule", schedule_params(spec)))[0][0]
-
-    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]:
-        rows = await self._call(self._rows, "list_schedules", {"all": include_cancelled})
-        return [schedule_from_row(r, json_is_text=True) for r in rows]
 
     async def cancel_schedule(self, schedule_id: str) -> bool:
         return await self._call(self._cancel_schedule, schedule_id)
 
     def _cancel_schedule(self, schedule_id: str) -> bool:
-        with self._transaction() as conn:
-            found = conn.execute(self.q["cancel_schedule"], {"id": schedule_id}).fetchall()
+        with self._transaction():
+            found = self._rows("cancel_schedule", {"id": schedule_id})
             if found:
-                conn.execute(self.q["cancel_series_tasks"], {"id": schedule_id, "now": time.time()})
+                self._rows("cancel_series_tasks", {"id": schedule_id})
         return bool(found)
 
     async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int:
@@ -361,14 +322,14 @@ class SqliteStore:
     def _materialize(self, now: float, lookahead: float, plan: TickPlanner) -> int:
         inserted = 0
         with self._transaction() as conn:
-            conn.execute(self.q["release_after_finish"], {"now": now})
-            for row in conn.execute(self.q["due_schedules"], {"now": now, "lookahead": lookahead}).fetchall():
-                fires, cursor = plan(SeriesRow(*row), now, lookahead)
-                for fire in fires:
-                    params = {"id": new_id(), "fire": fire, "schedule_id": row[0], "now": now}
-                    inserted += conn.execute(self.q["insert_occurrence"], params).rowcount
-                params = {"schedule_id": row[0], "cursor": cursor, "last_fire": fires[-1] if fires else None}
-                conn.execute(self.q["advance_schedule"], params)
+            self._rows("release_after_finish", {"now": now})
+            for row in self._rows("due_schedules", {"now": now, "lookahead": lookahead}):
+                series = records.series_from_row(row)
+                fires, cursor = plan(series, now, lookahead)
+                if fires:
+                    params = {"ticks": json.dumps([[new_id(), fire] for fire in fires]), "schedule_id": series.id, "now": now}
+                    inserted += conn.execute(self.q["insert_occurrences"], params).rowcount
+                self._rows("advance_schedule", {"schedule_id": series.id, "cursor": cursor, "last_fire": fires[-1] if fires else None})
         return inserted
 
     # -- workers ---------------------------------------------------------------
@@ -377,32 +338,34 @@ class SqliteStore:
         return await self._call(self._heartbeat, worker)
 
     def _heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
-        with self._transaction() as conn:
+        with self._transaction():
             # The time is read once the write lock is ours: waiting for it must not age the beat.
             now = time.time()
             params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues,
                       "concurrency": worker.concurrency, "now": now}
-            conn.execute(self.q["heartbeat"], params)
-            rows = conn.execute(self.q["running_claims"], {"id": worker.id, "now": now}).fetchall()
-        return [HeldClaim(r[0], r[1], bool(r[2]), r[3]) for r in rows]
-
-    async def unregister_worker(self, worker_id: str) -> None:
-        await self._call(self._rows, "unregister_worker", {"id": worker_id})
+            self._rows("heartbeat", params)
+            rows = self._rows("running_claims", {"id": worker.id, "now": now})
+        return [records.held_claim_from_row(r) for r in rows]
 
     async def rescue_tasks(self, lease: float) -> list[str]:
         return await self._call(self._rescue, lease)
 
     def _rescue(self, lease: float) -> list[str]:
-        with self._transaction() as conn:
+        with self._transaction():
             now = time.time()
-            rows = conn.execute(self.q["rescue_tasks"], {"now": now, "lease": lease}).fetchall()
-            conn.execute(self.q["prune_workers"], {"now": now, "lease": lease * 4})
+            rows = self._rows("rescue_tasks", {"now": now, "lease": lease})
+            self._rows("prune_workers", {"now": now, "lease": lease * 4})
         if rows:
             _notify_local(self.path, ())
-        return [r[0] for r in rows]
+        return [r["id"] for r in rows]
 
     async def now(self) -> float:
         return time.time()
+
+
+def _refuse_connection(connection: Any) -> None:
+    if connection is not None:
+        raise TypeError("connection= (transactional enqueue) needs the PostgreSQL store")
 
 
 def _row(t: NewTask, now: float) -> dict[str, Any]:
@@ -459,10 +422,10 @@ def _subscribers(path: str) -> list[LocalListener]:
 
 def _notify_local(path: str, tasks: Sequence[NewTask]) -> None:
     now = time.time()
-    hints = {(t.queue, t.run_at if t.run_at is not None else now + t.delay) for t in tasks} or {(None, None)}
+    hints = {Wakeup(t.queue, t.run_at if t.run_at is not None else now + t.delay) for t in tasks} or {Wakeup()}
     for listener in _subscribers(path):
-        for queue, run_at in hints:
-            listener.deliver(listener.on_wakeup, Wakeup(queue=queue, run_at=run_at))
+        for hint in hints:
+            listener.deliver(listener.on_wakeup, hint)
 
 
 def _cancel_local(path: str, task_id: str) -> None:

@@ -3,5 +3,5 @@ UPDATE {schema}.tasks
 SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
     finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
     cancel_requested = true
-WHERE id = %(id)s::uuid AND status IN ('queued', 'running')
+WHERE id = %(id)s::uuid AND status IN {can_cancel}
 RETURNING status

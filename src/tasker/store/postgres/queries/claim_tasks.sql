@@ -18,5 +18,5 @@ SET status = 'running',
     worker_id = %(worker_id)s::uuid,
     claim_token = gen_random_uuid()
 WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
-RETURNING t.id::text, t.claim_token::text, t.type, t.payload, t.attempts, t.max_attempts,
-          t.timeout, t.retry_delay, t.queue, t.priority, t.meta
+RETURNING t.id::text AS id, t.claim_token::text AS claim_token, t.type, t.payload::text AS payload,
+          t.attempts, t.max_attempts, t.timeout, t.retry_delay, t.queue, t.priority, t.meta::text AS meta

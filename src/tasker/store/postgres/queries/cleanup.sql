@@ -1,3 +1,3 @@
 DELETE FROM {schema}.tasks
-WHERE status IN ('succeeded', 'failed', 'cancelled')
+WHERE status IN {finished}
   AND (%(older_than)s::float8 IS NULL OR finished_at < now() - make_interval(secs => %(older_than)s::float8))

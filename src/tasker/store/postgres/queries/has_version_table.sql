@@ -1,1 +1,1 @@
-SELECT to_regclass(%(table)s) IS NOT NULL
+SELECT to_regclass(%(table)s) IS NOT NULL AS present

@@ -8,6 +8,7 @@ WITH beat AS (
     ON CONFLICT (id) DO UPDATE SET last_seen = now()
     RETURNING id
 )
-SELECT t.id::text, t.claim_token::text, t.cancel_requested, extract(epoch FROM now() - t.started_at)::float8
+SELECT t.id::text AS id, t.claim_token::text AS claim_token, t.cancel_requested,
+       extract(epoch FROM now() - t.started_at)::float8 AS age
 FROM {schema}.tasks AS t
 WHERE t.worker_id = %(id)s::uuid AND t.status = 'running'

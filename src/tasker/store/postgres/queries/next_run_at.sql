@@ -1,4 +1,4 @@
-SELECT extract(epoch FROM min(run_at))::float8
+SELECT extract(epoch FROM min(run_at))::float8 AS run_at
 FROM {schema}.tasks
 WHERE status = 'queued'
   AND run_at > now()

@@ -1,1 +1,1 @@
-SELECT extract(epoch FROM now())::float8
+SELECT extract(epoch FROM now())::float8 AS now

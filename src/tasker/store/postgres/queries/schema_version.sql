@@ -1,1 +1,1 @@
-SELECT max(version) FROM {schema}.schema_version
+SELECT max(version) AS version FROM {schema}.schema_version

@@ -3,5 +3,5 @@ UPDATE tasks
 SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
     finished_at = CASE WHEN status = 'queued' THEN :now ELSE finished_at END,
     cancel_requested = 1
-WHERE id = :id AND status IN ('queued', 'running')
+WHERE id = :id AND status IN {can_cancel}
 RETURNING status

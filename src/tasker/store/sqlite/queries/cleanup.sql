@@ -1,3 +1,3 @@
 DELETE FROM tasks
-WHERE status IN ('succeeded', 'failed', 'cancelled')
+WHERE status IN {finished}
   AND (:older_than IS NULL OR finished_at < :now - :older_than)

@@ -1,2 +1,2 @@
 -- Never a running task: its worker would write its outcome to nothing.
-DELETE FROM tasks WHERE id = :id AND status <> 'running' RETURNING id
+DELETE FROM tasks WHERE id = :id AND status IN {can_delete} RETURNING id

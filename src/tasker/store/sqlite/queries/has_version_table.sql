@@ -1,1 +1,1 @@
-SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'
+SELECT count(*) > 0 AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'

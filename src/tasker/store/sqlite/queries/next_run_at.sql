@@ -1,4 +1,4 @@
-SELECT min(run_at)
+SELECT min(run_at) AS run_at
 FROM tasks
 WHERE status = 'queued'
   AND run_at > :now

@@ -1,1 +1,1 @@
-UPDATE tasks SET run_at = :now WHERE id = :id AND status = 'queued' RETURNING queue
+UPDATE tasks SET run_at = :now WHERE id = :id AND status IN {can_run_now} RETURNING queue

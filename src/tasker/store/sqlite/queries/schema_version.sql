@@ -1,1 +1,1 @@
-SELECT max(version) FROM schema_version
+SELECT max(version) AS version FROM schema_version

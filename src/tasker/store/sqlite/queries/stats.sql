@@ -1,1 +1,1 @@
-SELECT queue, status, count(*) FROM tasks GROUP BY queue, status
+SELECT queue, status, count(*) AS n FROM tasks GROUP BY queue, status

@@ -1,0 +1,164 @@
+"""Checking inputs: one function per kind of value, each naming the field it refuses (pure).
+
+Every entry point (the Python API, the CLI, the HTTP API) goes through these,
+so a value is accepted or refused the same way everywhere, with the same
+words. A refusal is an ``InputError`` (``InvalidValue`` / ``InvalidType``)
+carrying the field; ``Checks`` collects several before raising them together.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, NoReturn, TypeVar
+
+from .errors import InputError, Problem, input_error
+from .limits import EARLIEST_EPOCH, LATEST_EPOCH, MAX_DELAY, MAX_JSON_DEPTH, MAX_NAME_LENGTH
+from .task import TaskStatus
+
+T = TypeVar("T")
+ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def refuse(field: str, message: str, kind: type[Exception] = ValueError) -> NoReturn:
+    raise input_error([Problem(field, message, kind)])
+
+
+def name(value: Any, field: str, label: str | None = None) -> str:
+    """A type, queue, key or series name: text that is safe in logs and terminals."""
+    label = label or field
+    if not isinstance(value, str):
+        refuse(field, f"{label} must be a string, not {type(value).__name__}", TypeError)
+    if not value.strip():
+        refuse(field, f"{label} must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        refuse(field, f"{label} is {len(value)} characters long; the limit is {MAX_NAME_LENGTH}")
+    categories = {unicodedata.category(ch) for ch in value} if not value.isascii() or not value.isprintable() else ()
+    if "Cc" in categories:
+        # Names end up in logs and terminals: a newline or an escape sequence could forge them.
+        refuse(field, f"{label} must not contain control characters (such as newlines or NUL): {value!r}")
+    if "Cs" in categories:
+        refuse(field, f"{label} contains a lone surrogate, which is not valid Unicode text: {value!r}")
+    return value
+
+
+def integer(value: Any, field: str, low: int | None = None, high: int | None = None, label: str | None = None) -> int:
+    label = label or field
+    if isinstance(value, bool) or not isinstance(value, int):
+        refuse(field, f"{label} must be an integer, not {type(value).__name__}", TypeError)
+    within = f" (a whole number between {low} and {high})" if low is not None and high is not None else ""
+    if low is not None and value < low:
+        refuse(field, f"{label} must be >= {low}, got {value}{within}")
+    if high is not None and value > high:
+        refuse(field, f"{label} must be <= {high}, got {value}{within}")
+    return value
+
+
+def seconds(value: Any, field: str, high: float = MAX_DELAY, positive: bool = False, label: str | None = None) -> float:
+    """A duration: seconds (int or float) or a ``timedelta``, finite, >= 0 (> 0 if ``positive``), at most ``high``."""
+    label = label or field
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        refuse(field, f"{label} must be seconds or a timedelta, not {type(value).__name__}", TypeError)
+    if not math.isfinite(value) or value < 0:
+        refuse(field, f"{label} must be a finite number of seconds >= 0, got {value!r}")
+    if positive and value == 0:
+        refuse(field, f"{label} must be > 0 seconds, got {value!r}")
+    if value > high:
+        refuse(field, f"{label} must be at most {high:g} seconds (about {high / 31_536_000:g} years), got {value:g}")
+    return float(value)
+
+
+def moment(value: Any, field: str = "run_at") -> float:
+    """An aware datetime (naive means UTC) or epoch seconds, within the years 1 to 9999 (UTC)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        epoch = value.timestamp()
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        refuse(field, f"{field} must be a datetime or epoch seconds, not {type(value).__name__}", TypeError)
+    else:
+        epoch = float(value)
+        if not math.isfinite(epoch):
+            refuse(field, f"{field} must be finite, got {value!r}")
+    if not EARLIEST_EPOCH <= epoch <= LATEST_EPOCH:
+        refuse(field, f"{field} must fall between the years 1 and 9999 (UTC), that is epoch seconds "
+                      f">= {EARLIEST_EPOCH:.0f} and <= {LATEST_EPOCH:.0f}; got {value!r}")
+    return epoch
+
+
+def json_text(value: Any, field: str, limit: int | None = None, label: str | None = None) -> str:
+    """Strict JSON text (no NaN, no str() fallback) that both stores can keep and read back."""
+    label = label or field
+    try:
+        text = _ENCODE(value)
+    except (TypeError, ValueError) as exc:
+        refuse(field, f"{label} is not JSON-serializable: {exc}", TypeError)
+    except RecursionError:
+        refuse(field, f"{label} is nested more than {MAX_JSON_DEPTH} levels deep")
+    if "\\u0000" in text and ESCAPED_NUL.search(text):
+        refuse(field, f"{label} contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    if text.isascii():
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            refuse(field, f"{label} contains a lone surrogate, which is not valid Unicode text")
+    if limit is not None and size > limit:
+        refuse(field, f"{label} is {size} bytes as JSON; the limit is {limit} bytes")
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        # Deeper values are read back by recursive parsers (Python's, the stores'), which may run out of stack.
+        refuse(field, f"{label} is nested more than {MAX_JSON_DEPTH} levels deep")
+    return text
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON-ready value (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def status(value: Any, field: str = "status") -> TaskStatus:
+    try:
+        return TaskStatus(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in TaskStatus)
+        refuse(field, f"unknown status {value!r}: use one of {valid}")
+
+
+class Checks:
+    """Runs checks and keeps every problem, so that one refusal names them all.
+
+    >>> check = Checks()
+    >>> queue = check(name, "", "queue")
+    >>> tries = check(integer, 0, "max_attempts", 1)
+    >>> check.done()      # raises InvalidValue naming queue and max_attempts
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def __call__(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return check(*args, **kwargs)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def add(self, field: str, message: str, kind: type[Exception] = ValueError) -> None:
+        self.problems.append(Problem(field, message, kind))
+
+    def done(self) -> None:
+        if self.problems:
+            raise input_error(self.problems)

@@ -1,0 +1,38 @@
+"""Every limit and default on what Tasker accepts, defined once.
+
+The core checks (``checks.py``), the stores, the HTTP API and its OpenAPI
+document all read these names; none keeps a copy of its own.
+"""
+from __future__ import annotations
+
+# Names: task types, queues, unique keys, series names.
+MAX_NAME_LENGTH = 255
+
+# JSON values: payloads, meta, results and progress reports.
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 100                      # lists and objects nested in one value
+
+# Per-task options and their defaults.
+DEFAULT_MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 10_000
+DEFAULT_TIMEOUT = 300.0
+MAX_TIMEOUT = 10 * 365 * 86400.0          # ten years
+DEFAULT_QUEUE = "default"
+DEFAULT_PRIORITY = 0
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)    # PostgreSQL's integer
+MAX_DEPENDENCIES = 10_000
+
+# Times. Both stores and Python's datetime hold the years 1 to 9999; delays and
+# ages stay far inside that, so now + delay can always be stored and read back.
+EARLIEST_EPOCH = -62135596800.0           # 0001-01-01T00:00:00Z
+LATEST_EPOCH = 253402300799.0             # 9999-12-31T23:59:59Z
+MAX_DELAY = 100 * 365 * 86400.0           # a century: delay, retry_delay, older_than, snoozes
+
+# Recurring series.
+MAX_CATCH_UP = 10_000
+
+# Reading.
+MAX_LIST_LIMIT = 100_000                  # app.list(limit=...)
+MAX_PAGE_SIZE = 1000                      # one HTTP response (GET /api/tasks?limit=...)
+MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
+MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call

@@ -1,0 +1,90 @@
+"""The operations that are the same in every store, written once: those that are one
+named statement and a row conversion, and checking the schema version.
+
+A driver inherits ``SimpleOperations`` and supplies ``_fetch(name, params)``
+(run ``queries/NAME.sql`` on its own, autocommit, and return its rows,
+readable by column name), ``schema_version()``, ``migrations`` and ``where``.
+What differs between the stores (transactions, notifications, array
+parameters) stays in the drivers.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from . import records
+from ..errors import SchemaMissingError, SchemaTooNewError
+from ..series import Schedule, ScheduleSpec
+from ..task import Task, WorkerState
+from .records import MinuteCount, RecentAttempt, Row
+from .sqlfiles import Migration
+
+
+class SimpleOperations:
+    migrations: list[Migration]
+
+    @property
+    def where(self) -> str:
+        """The schema's place, in words: "PostgreSQL schema 'tasker'"."""
+        raise NotImplementedError
+
+    async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> Sequence[Row]:
+        raise NotImplementedError
+
+    async def schema_version(self) -> int | None:
+        raise NotImplementedError
+
+    def _check_not_newer(self, version: int) -> None:
+        latest = self.migrations[-1].version
+        if version > latest:
+            raise SchemaTooNewError(f"{self.where} is at schema version {version}; this Tasker knows {latest}")
+
+    async def check_schema(self) -> None:
+        """Raise ``SchemaMissingError`` (absent or older) or ``SchemaTooNewError``; never changes anything."""
+        version = await self.schema_version()
+        latest = self.migrations[-1].version
+        if version is None or version < latest:
+            found = "no Tasker schema" if version is None else f"schema version {version}, need {latest}"
+            raise SchemaMissingError(f"{self.where} has {found}: run `tasker migrate` (or app.migrate())")
+        self._check_not_newer(version)
+
+    async def get_task(self, task_id: str) -> Task | None:
+        rows = await self._fetch("get_task", {"id": task_id})
+        return records.task_from_row(rows[0]) if rows else None
+
+    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
+        params = {"status": status, "type": type, "queue": queue, "limit": limit}
+        return [records.task_from_row(row) for row in await self._fetch("list_tasks", params)]
+
+    async def delete_task(self, task_id: str) -> bool:
+        return bool(await self._fetch("delete_task", {"id": task_id}))
+
+    async def stats(self) -> dict[str, Any]:
+        return records.stats_from_rows(await self._fetch("stats"), await self.paused_queues())
+
+    async def list_workers(self) -> list[WorkerState]:
+        return [records.worker_from_row(row) for row in await self._fetch("list_workers")]
+
+    async def throughput(self, window: float) -> list[MinuteCount]:
+        return [records.minute_count_from_row(row) for row in await self._fetch("throughput", {"window": window})]
+
+    async def oldest_queued(self) -> dict[str, float]:
+        return {row["queue"]: row["age"] for row in await self._fetch("oldest_queued")}
+
+    async def recent_durations(self, window: float, limit: int) -> list[RecentAttempt]:
+        rows = await self._fetch("recent_durations", {"window": window, "limit": limit})
+        return [records.recent_attempt_from_row(row) for row in rows]
+
+    async def set_queue_paused(self, name: str, paused: bool) -> None:
+        await self._fetch("set_queue_paused", {"name": name, "paused": paused})
+
+    async def paused_queues(self) -> list[str]:
+        return [row["name"] for row in await self._fetch("paused_queues")]
+
+    async def insert_schedule(self, spec: ScheduleSpec) -> str:
+        return (await self._fetch("insert_schedule", records.schedule_params(spec)))[0]["id"]
+
+    async def list_schedules(self, include_cancelled: bool) -> list[Schedule]:
+        return [records.schedule_from_row(row) for row in await self._fetch("list_schedules", {"all": include_cancelled})]
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        await self._fetch("unregister_worker", {"id": worker_id})

@@ -1,1 +1,0 @@
-SELECT id FROM tasks WHERE unique_key = :unique_key AND status IN ('queued', 'running')

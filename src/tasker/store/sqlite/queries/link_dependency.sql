@@ -1,1 +1,0 @@
-INSERT INTO task_dependencies (task_id, depends_on) VALUES (:task_id, :depends_on)
