@@ -104,7 +104,7 @@ def ensure_venv(name: str, log: Any) -> str | None:
     spec = dict(VENV_SPECS[name])
     if spec.get("with_tasker"):
         spec["packages"] = tasker_requirements() + list(spec["packages"])
-        spec["pth"] = os.path.join(ROOT, "src")
+        spec["pth"] = spec.pop("src", os.path.join(ROOT, "src"))   # compare.py points one at an earlier tree
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
     path = os.path.join(VENVS, name)
     marker = os.path.join(path, ".bench-spec")
