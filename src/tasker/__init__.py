@@ -21,10 +21,11 @@ from .errors import (
 from .series import Schedule
 from .task import Task, TaskStatus, WorkerState
 from .worker.events import TaskEvent
-from .outcome import Retry, Snooze
+from .outcome import Fail, Retry, Snooze
 from .worker.one_pass import PassSummary
 
 __all__ = [
+    "Fail",
     "InputError",
     "PassSummary",
     "Retry",

@@ -26,6 +26,7 @@ from .store import Store, parse_url
 from .store.records import MinuteCount, RecentAttempt
 from .task import Task, TaskStatus, WorkerState
 from .worker.one_pass import PassSummary, process_queue
+from .worker.supervisor import run_in_new_loop
 from .worker.worker import Worker, WorkerSettings
 
 # The class defines a method named ``list``: these spell the built-in generics for its annotations.
@@ -55,11 +56,13 @@ class Tasker:
         concurrency: int = 10,
         lease: float = 30.0,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ):
         self.config = parse_url(url, schema)
         self.concurrency = checks.integer(concurrency, "concurrency", 1)
         self.lease = checks.seconds(lease, "lease", positive=True)
         self.max_payload_bytes = checks.integer(max_payload_bytes, "max_payload_bytes", 1)
+        self.max_result_bytes = checks.integer(max_result_bytes, "max_result_bytes", 1)
         self.handlers: dict[str, Handler] = {}
         self.events = Events()
         self.runtime = Runtime(self.config)
@@ -364,21 +367,24 @@ class Tasker:
         store = await self.runtime.store()
         await self._declare_periodics(store)
         threads: ThreadPoolExecutor = self.runtime.pass_threads(self.concurrency * 2)
-        return await process_queue(store, self.handlers, self.events, threads, batch_size, self.concurrency, self.lease)
+        settings = WorkerSettings(concurrency=self.concurrency, lease=self.lease, max_result_bytes=self.max_result_bytes)
+        return await process_queue(store, self.handlers, self.events, threads, batch_size, settings)
 
     process_queue = blocking(aprocess_queue)
 
     async def arun_worker(self, concurrency: int = 10, queues: Sequence[str] | dict[str, int] | None = None, **options: Any) -> None:
         """Run a worker on the current event loop until cancelled or stopped.
 
-        Options: ``lease``, ``heartbeat_interval``, ``poll_interval``, ``grace_period`` (seconds).
+        Options (seconds): ``lease``, ``heartbeat_interval``, ``poll_interval``, ``grace_period``
+        (on SIGTERM, how long running tasks may finish), ``interrupt_grace`` (how long a handler
+        that ignores its timeout or cancellation keeps its slot before it is abandoned).
         """
 
         async def make() -> Worker:
             store = await self.runtime.store()
             await self._declare_periodics(store)
             settings = WorkerSettings(concurrency=checks.integer(concurrency, "concurrency", 1), queues=_queues(queues),
-                                      lease=options.pop("lease", self.lease), **options)
+                                      lease=options.pop("lease", self.lease), max_result_bytes=self.max_result_bytes, **options)
             return Worker(store, dict(self.handlers), self.events, settings)
 
         await self.runtime.workers.run(make)
@@ -388,7 +394,7 @@ class Tasker:
 
         >>> app.run_worker(concurrency=20, queues={"emails": 5, "reports": 1})
         """
-        asyncio.run(self._run_worker_with_signals(concurrency, queues, options))
+        run_in_new_loop(self._run_worker_with_signals(concurrency, queues, options))
 
     async def _run_worker_with_signals(self, concurrency: int, queues: Any, options: dict[str, Any]) -> None:
         try:

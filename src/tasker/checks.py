@@ -117,6 +117,16 @@ def json_text(value: Any, field: str, limit: int | None = None, label: str | Non
     return text
 
 
+def storable_text(text: str) -> str:
+    """Text that both stores can keep, made so rather than refused (for error messages and
+    tracebacks, which come from handlers): NUL and lone surrogates become visible escapes."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _depth(value: Any) -> int:
     """How deeply lists and objects nest in a JSON-ready value (iterative: no recursion limit)."""
     deepest, stack = 0, [(value, 1)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import checks
+from .limits import DEFAULT_MAX_PAYLOAD_BYTES
 
 
 _EVENT_MADE = threading.Lock()
@@ -32,6 +33,7 @@ class TaskContext:
     max_attempts: int
     queue: str
     meta: dict | None = None
+    max_progress_bytes: int = field(default=DEFAULT_MAX_PAYLOAD_BYTES, repr=False)
     _cancel: threading.Event | None = field(default=None, repr=False)   # made when a thread first waits
     cancel_reason: str | None = field(default=None, repr=False)
     progress_json: str | None = field(default=None, repr=False)
@@ -61,7 +63,7 @@ class TaskContext:
 
         >>> ctx.progress({"done": 40, "total": 100})
         """
-        self.progress_json = checks.json_text(value, "progress")
+        self.progress_json = checks.json_text(value, "progress", self.max_progress_bytes)
         self.progress_dirty = True
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:

@@ -16,7 +16,8 @@ from typing import Any
 from . import checks
 from .context import CancelledByRequest
 from .errors import InputError
-from .retry import RetryDelay, clamped, delay_for
+from .limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_DELAY
+from .retry import RetryDelay, clamped, delay_for, exponential_backoff
 from .store.records import ClaimedTask, Outcome
 from .task import TaskStatus
 
@@ -38,6 +39,13 @@ class Snooze(Exception):
     def __init__(self, seconds: float):
         self.seconds = clamped(seconds)
         super().__init__(f"snoozed for {self.seconds:g}s")
+
+
+class Fail(Exception):
+    """Raise from a handler to fail the task at once, whatever attempts are left.
+
+    >>> raise Fail("the account was deleted; nothing to send")
+    """
 
 
 class Retry(Exception):
@@ -96,20 +104,32 @@ def _interrupted(reason: str | None, error: BaseException | None = None) -> Fini
 
 
 def describe_error(error: BaseException | None, fallback: str) -> str:
-    """``Type: message`` and the traceback, kept to a bounded size (head and tail)."""
+    """``Type: message`` and the traceback, kept to a bounded size (head and tail), as text
+    both stores can keep (a handler's message may hold NUL or lone surrogates)."""
     if error is None:
         return fallback
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
-    headline = f"{type(error).__name__}: {error}"
+    try:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+    except Exception:   # a hostile exception can break even the traceback module
+        text = ""
+    headline = f"{type(error).__name__}: {_message(error)}"
     text = f"{headline}\n\n{text}" if text else headline
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    half = MAX_ERROR_CHARS // 2
-    return text[:half] + "\n... (truncated) ...\n" + text[-half:]
+    if len(text) > MAX_ERROR_CHARS:
+        half = MAX_ERROR_CHARS // 2
+        text = text[:half] + "\n... (truncated) ...\n" + text[-half:]
+    return checks.storable_text(text)
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except BaseException as exc:  # its __str__ raised: say so rather than fail the bookkeeping
+        return f"<str() of this {type(error).__name__} raised {type(exc).__name__}>"
 
 
 def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
-           progress_json: str | None = None, duration: float | None = None) -> Outcome:
+           progress_json: str | None = None, duration: float | None = None,
+           max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> Outcome:
     """The one place that maps an ending to an outcome. ``progress_json`` (the handler's
     last report) and ``duration`` (seconds it ran) travel with it, so batching loses neither."""
     ending = finished.ending
@@ -119,7 +139,7 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
 
     if ending is Ending.RETURNED:
         try:
-            result_json = "null" if finished.value is None else checks.json_text(finished.value, "result", label="handler result")
+            result_json = "null" if finished.value is None else checks.json_text(finished.value, "result", max_result_bytes, label="handler result")
         except InputError as exc:
             return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy, progress_json, duration)
         return outcome(TaskStatus.SUCCEEDED, result_json=result_json)
@@ -129,7 +149,16 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
         return outcome(TaskStatus.QUEUED, retry_in=finished.delay or 0.0, refund_attempt=True)
     fallback = f"TimeoutError: task exceeded its timeout of {task.timeout:g}s"
     error = describe_error(finished.error, fallback) if ending is Ending.RAISED else fallback
+    if isinstance(finished.error, Fail):
+        return outcome(TaskStatus.FAILED, error=f"{error}\n\n(not retried: the handler raised Fail)")
     if task.attempts >= task.max_attempts:
         return outcome(TaskStatus.FAILED, error=error)
     retry_in = finished.delay if finished.delay is not None else delay_for(task.attempts, task.retry_delay, policy)
-    return outcome(TaskStatus.QUEUED, error=error, retry_in=retry_in)
+    return outcome(TaskStatus.QUEUED, error=error, retry_in=_storable_delay(retry_in, task.attempts))
+
+
+def _storable_delay(seconds: float, attempt: int) -> float:
+    """A retry delay the store can add to its clock: finite, within 0..MAX_DELAY."""
+    if seconds != seconds:   # NaN: no delay can be made of it
+        return exponential_backoff(attempt)
+    return min(max(seconds, 0.0), MAX_DELAY)

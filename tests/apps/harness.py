@@ -16,6 +16,7 @@ from .worker_app import split_url
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_APP = ROOT / "tests" / "apps" / "worker_app.py"
+HOSTILE_APP = ROOT / "tests" / "apps" / "hostile_app.py"
 
 
 # -- the database, seen from the test ------------------------------------------
@@ -117,13 +118,13 @@ def _connection_lost(exc: Exception) -> bool:
 
 
 class WorkerProc:
-    def __init__(self, url: str, log_path: Path, env: dict[str, Any]):
+    def __init__(self, url: str, log_path: Path, env: dict[str, Any], script: Path = WORKER_APP):
         self.log_path = log_path
         self.log_file = open(log_path, "wb")
         full_env = dict(os.environ, TASKER_URL=url, PYTHONUNBUFFERED="1")
         full_env.update({k: str(v) for k, v in env.items()})
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER_APP)],
+            [sys.executable, str(script)],
             cwd=ROOT,
             env=full_env,
             stdin=subprocess.DEVNULL,
@@ -165,14 +166,15 @@ class WorkerProc:
 
 
 class Spawner:
-    """``spawner(url, C=10, LEASE=2, ...)`` starts a worker process (env vars of worker_app.py)."""
+    """``spawner(url, C=10, LEASE=2, ...)`` starts a worker process (env vars of worker_app.py;
+    ``script=HOSTILE_APP`` for the hostile handlers)."""
 
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
         self.procs: list[WorkerProc] = []
 
-    def __call__(self, url: str, **env: Any) -> WorkerProc:
-        proc = WorkerProc(url, self.log_dir / f"worker-{len(self.procs)}.log", env)
+    def __call__(self, url: str, script: Path = WORKER_APP, **env: Any) -> WorkerProc:
+        proc = WorkerProc(url, self.log_dir / f"worker-{len(self.procs)}.log", env, script)
         self.procs.append(proc)
         return proc
 

@@ -40,6 +40,8 @@ class Store(Protocol):
 
     timings: StoreTimings
     migrates_itself: bool   # True: opening migrates (embedded SQLite); False: check_schema refuses an old schema
+    # Errors that mean "this data is refused" (it would be again), as opposed to an outage worth retrying.
+    refusals: tuple[type[BaseException], ...]
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -121,13 +121,21 @@ class StoreTimings:
 
 # -- rows to records -----------------------------------------------------------------------
 
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def as_utc(value: datetime | float | None) -> datetime | None:
-    """PostgreSQL gives aware datetimes, SQLite epoch seconds; records always hold aware UTC."""
+    """PostgreSQL gives aware datetimes, SQLite epoch seconds; records always hold aware UTC.
+    A time no datetime can hold (stored by other means) reads as the nearest one that can."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
-    return datetime.fromtimestamp(value, timezone.utc)
+    try:
+        return datetime.fromtimestamp(value, timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return LATEST if value > 0 else EARLIEST
 
 
 def utc(value: datetime | float) -> datetime:
@@ -142,9 +150,20 @@ def instant(value: str | float) -> datetime | None:
     return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
+class Unreadable(str):
+    """A stored JSON value that cannot be read back (not JSON, a number too long for Python,
+    nested too deep), standing in for it so that one bad row never breaks a listing.
+    Its text says why; a worker fails such a task at once instead of running it."""
+
+
 def decode(value: str | None) -> Any:
     """A JSON column: both stores give JSON as text (PostgreSQL's statements cast jsonb ``::text``)."""
-    return None if value is None else json.loads(value)
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        return Unreadable(f"<unreadable stored JSON ({len(value)} characters): {type(exc).__name__}: {exc}>"[:500])
 
 
 def task_from_row(row: Row) -> Task:
@@ -173,8 +192,14 @@ def task_from_row(row: Row) -> Task:
         fire_time=as_utc(row["fire_time"]),
         progress=decode(row["progress"]),
         pending_dependencies=row["pending_deps"],
-        errors=[{**e, "at": instant(e["at"])} for e in decode(row["errors"])],
+        errors=_errors(decode(row["errors"])),
     )
+
+
+def _errors(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return [{"attempt": None, "at": None, "error": str(value)}]
+    return [{**e, "at": instant(e["at"])} if isinstance(e, dict) and "at" in e else {"error": str(e)} for e in value]
 
 
 def claimed_from_row(row: Row) -> ClaimedTask:

@@ -8,6 +8,7 @@ from typing import Sequence
 from ..background import keep_trying
 from ..store.base import Store
 from ..store.records import Outcome
+from ..task import TaskStatus
 
 log = logging.getLogger("tasker.worker")
 MAX_BATCH = 500
@@ -55,8 +56,32 @@ class Completer:
 
     async def _write(self, batch: Sequence[Outcome]) -> None:
         # An outage: keep the outcomes and try again until the store takes them.
-        applied = set(await keep_trying(lambda: self.store.complete_tasks(batch), f"recording {len(batch)} outcomes") or ())
+        applied = set(await keep_trying(lambda: self._write_batch(batch), f"recording {len(batch)} outcomes") or ())
         for outcome in batch:
             if outcome.task_id not in applied:
                 # Also seen when a write committed but its answer was lost and the retry found nothing to change.
                 log.warning("outcome of task %s not applied: the claim no longer holds (rescued, or already written)", outcome.task_id)
+
+    async def _write_batch(self, batch: Sequence[Outcome]) -> list[str]:
+        """The batch in one write; if the store refuses it, each outcome on its own, so that
+        one it refuses neither holds back the others nor is retried forever."""
+        try:
+            return await self.store.complete_tasks(batch)
+        except self.store.refusals:
+            return [task_id for outcome in batch for task_id in await self._write_alone(outcome)]
+
+    async def _write_alone(self, outcome: Outcome) -> list[str]:
+        """One outcome; if the store refuses even that, a plain failure in its place (what the
+        handler returned or reported cannot be kept, and running it again would do the same)."""
+        try:
+            return await self.store.complete_tasks([outcome])
+        except self.store.refusals as exc:
+            log.error("task %s: the store refused its outcome (%s: %s); recording it as failed", outcome.task_id, type(exc).__name__, exc)
+            return await self.store.complete_tasks([refused(outcome, exc)])
+
+
+def refused(outcome: Outcome, exc: BaseException) -> Outcome:
+    """The plainest outcome that says why: failed, with no result or progress, ASCII text."""
+    reason = f"{type(exc).__name__}: {exc}".encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
+    error = f"TaskerError: the store refused to record this attempt's outcome ({reason[:500]}); recorded as failed"
+    return Outcome(outcome.task_id, outcome.claim_token, TaskStatus.FAILED, error=error, duration=outcome.duration)

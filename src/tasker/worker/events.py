@@ -51,5 +51,5 @@ class Events:
                     await result
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except BaseException:  # a hook's SystemExit must not end the worker either
                 log.exception("on_%s hook %r raised; ignored", kind, fn)

@@ -9,15 +9,20 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Callable
 from ..context import TaskContext
 from ..handlers import Handler
-from ..outcome import TIMEOUT, Ending, Finished, ending_of
-from ..store.records import ClaimedTask
+from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
+from ..outcome import TIMEOUT, Ending, Fail, Finished, ending_of
+from ..store.records import ClaimedTask, Unreadable
 from .isolation import child_context, run_in_process
 
 log = logging.getLogger("tasker.worker")
-# After its timeout, how long a sync handler's thread may take to notice ctx.cancelled.
-SYNC_GRACE = 10.0
+# How long an interrupted handler (timeout, cancellation) may take to stop before its attempt
+# is recorded anyway and its slot freed: a sync thread that ignores ctx.cancelled, or an
+# async handler that swallows its CancelledError, runs on, abandoned.
+INTERRUPT_GRACE = 10.0
+LEFT_RUNNING: set[asyncio.Future] = set()   # abandoned handlers that have not ended yet
 
 
 @dataclass
@@ -28,29 +33,55 @@ class Attempt:
     handler: Handler
     ctx: TaskContext
     started: float = field(default_factory=time.monotonic)
+    grace: float = INTERRUPT_GRACE
     inner: asyncio.Future | None = None
     lost: bool = False
     waiting: asyncio.Task | None = None   # set while the attempt waits for a handler slot
     admitted: bool = False                # holds a handler slot (a prefetched task may wait for one)
+    gate: asyncio.Semaphore | None = None  # the slot it holds, released once
+    abandoned: bool = False               # given up on after its grace: recorded, the handler left running
+    on_abandoned: Callable[[Finished], None] = lambda _finished: None
+    # Resolves to the outcome once recorded (None if it was dropped), however the attempt ended.
+    recorded: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def interrupt(self, reason: str) -> None:
         """Async handlers are cancelled at once; sync ones see ``ctx.cancelled``
         (a process-isolated one is killed). A sync handler keeps its slot until
         its thread returns, so that no second run of the task overlaps it.
-        An attempt still waiting for a handler slot stops waiting."""
+        An attempt still waiting for a handler slot stops waiting. An async
+        handler still running ``grace`` seconds later is abandoned."""
         self.ctx.request_cancel(reason)
         if self.waiting is not None:
             self.waiting.cancel()
         elif self.handler.is_async and self.inner is not None and not self.inner.done():
             self.inner.cancel()
+            asyncio.get_running_loop().call_later(self.grace, self._abandon_if_running, self.inner)
+
+    def _abandon_if_running(self, runner: asyncio.Future) -> None:
+        if runner is not self.inner or runner.done() or self.abandoned:
+            return   # it stopped, as asked
+        log.error("task %s (%s): its async handler ignored its %s for %gs (it swallows CancelledError); "
+                  "recording the attempt and leaving the handler running", self.task.id, self.task.type,
+                  self.ctx.cancel_reason, self.grace)
+        self.abandoned = True
+        LEFT_RUNNING.add(runner)   # referenced, so that it is not collected while it runs on
+        runner.add_done_callback(LEFT_RUNNING.discard)
+        self.release_slot()
+        self.on_abandoned(ending_of(self.ctx.cancel_reason, cancelled=True))
+
+    def release_slot(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.release()
 
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
 
-def make_context(task: ClaimedTask) -> TaskContext:
-    return TaskContext(task.id, task.type, task.attempts, task.max_attempts, task.queue, task.meta)
+def make_context(task: ClaimedTask, max_progress_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> TaskContext:
+    return TaskContext(task.id, task.type, task.attempts, task.max_attempts, task.queue, task.meta,
+                       max_progress_bytes=max_progress_bytes)
 
 
 def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
@@ -76,19 +107,28 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
         return ending_of(attempt.ctx.cancel_reason, cancelled=True)
     finally:
         attempt.waiting = None
-    attempt.admitted, attempt.started = True, time.monotonic()
+    attempt.admitted, attempt.started, attempt.gate = True, time.monotonic(), gate
     try:
         return await run_attempt(attempt, threads)
     finally:
-        gate.release()
+        attempt.release_slot()
 
 
 async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
     if attempt.ctx.cancel_reason:  # interrupted before it could start
         return ending_of(attempt.ctx.cancel_reason, cancelled=True)
-    if attempt.handler.is_async:
-        return await _run_inline(attempt)
+    for what, value in (("payload", attempt.task.payload), ("meta", attempt.task.meta)):
+        if isinstance(value, Unreadable):  # running it again would not make it readable
+            return Finished(Ending.RAISED, error=Fail(f"the task's stored {what} cannot be read: {value}"))
+    finished = await (_run_inline(attempt) if attempt.handler.is_async else _run_in_thread(attempt, threads))
+    if finished.ending is Ending.RETURNED and attempt.elapsed > attempt.task.timeout:
+        # It returned, but late: it kept the event loop (or its thread) past the timeout, so no timer could stop it.
+        return Finished(Ending.TIMED_OUT)
+    return finished
+
+
+async def _run_in_thread(attempt: Attempt, threads: Executor) -> Finished:
     try:
         attempt.inner = _call_sync(attempt.handler, attempt.task, attempt.ctx, threads)
     except Exception as exc:  # a signature error, a process that cannot start...
@@ -119,7 +159,7 @@ async def _run_inline(attempt: Attempt) -> Finished:
             raise  # not ours: the loop itself is going away
         _uncancel(runner)
         return ending_of(ctx.cancel_reason, cancelled=True)
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit... end this attempt, not the worker
         return ending_of(ctx.cancel_reason, exc)
     finally:
         attempt.inner = None
@@ -136,10 +176,10 @@ def _uncancel(task: asyncio.Task | None) -> None:
 async def _settle(attempt: Attempt) -> None:
     """Let a timed-out sync handler notice ``ctx.cancelled``, bounded, so a retry does not overlap it."""
     assert attempt.inner is not None
-    done, _ = await asyncio.wait({attempt.inner}, timeout=SYNC_GRACE)
+    done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.grace)
     if not done:
         log.error(
             "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "
             "a retry may overlap it (use isolation='process' for such code)",
-            attempt.task.id, attempt.task.type, SYNC_GRACE,
+            attempt.task.id, attempt.task.type, attempt.grace,
         )

@@ -3,6 +3,11 @@
 Written once, used by the long-running worker and by ``process_queue``
 alike: the two differ only in what they do around it (freeing a claim slot,
 dropping the outcome of a run whose claim was rescued).
+
+Every way an attempt can end is recorded, once: the handler returned or
+raised (anything, ``SystemExit`` included), was interrupted, or ignored its
+interruption past its grace (then it is abandoned: recorded at once, its
+coroutine or thread left to run on, its eventual end ignored).
 """
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ import logging
 from concurrent.futures import Executor
 from typing import Callable
 
-from ..outcome import decide
+from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
+from ..outcome import Finished, decide, describe_error
 from ..store.records import Outcome
 from ..task import TaskStatus
 from .completer import Completer
@@ -25,31 +31,66 @@ class Lifecycle:
     """Runs attempts within ``gate`` (handler slots), on ``threads`` (sync handlers),
     hands outcomes to ``completer`` and reports them to the log and ``events`` hooks."""
 
-    def __init__(self, gate: asyncio.Semaphore, threads: Executor, completer: Completer, events: Events):
+    def __init__(self, gate: asyncio.Semaphore, threads: Executor, completer: Completer, events: Events,
+                 max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES):
         self.gate = gate
         self.threads = threads
         self.completer = completer
         self.events = events
+        self.max_result_bytes = max_result_bytes
+        self.recording: set[asyncio.Task] = set()   # the bookkeeping of abandoned attempts
 
     async def carry_out(
         self,
         attempt: Attempt,
         after_run: Callable[[Attempt], None] = lambda _attempt: None,
         keep: Callable[[Attempt], bool] = lambda _attempt: True,
-    ) -> Outcome | None:
-        """Run ``attempt`` and record how it ended. ``after_run`` is called once the handler
-        is done (whatever happened); an outcome ``keep`` refuses is dropped (None)."""
+    ) -> None:
+        """Run ``attempt`` and record how it ended; ``attempt.recorded`` resolves to the outcome
+        (None if ``keep`` refused it). ``after_run`` is called once the handler is done or
+        abandoned, whatever happened."""
+        attempt.on_abandoned = lambda finished: self._record_later(attempt, finished, after_run, keep)
         try:
             finished = await run_admitted(attempt, self.gate, self.threads)
-        finally:
-            after_run(attempt)
-        task = attempt.task
-        outcome = decide(task, finished, attempt.handler.retry_policy, attempt.ctx.progress_json, attempt.elapsed)
+        except BaseException:
+            if not attempt.abandoned:
+                after_run(attempt)
+                _settle(attempt, None)
+            raise
+        if not attempt.abandoned:   # else it was recorded when it was given up on
+            await self._record(attempt, finished, after_run, keep)
+
+    def _record_later(self, attempt: Attempt, finished: Finished, after_run: Callable[[Attempt], None],
+                      keep: Callable[[Attempt], bool]) -> None:
+        task = asyncio.ensure_future(self._record(attempt, finished, after_run, keep))
+        self.recording.add(task)
+        task.add_done_callback(self.recording.discard)
+
+    async def _record(self, attempt: Attempt, finished: Finished, after_run: Callable[[Attempt], None],
+                      keep: Callable[[Attempt], bool]) -> None:
+        after_run(attempt)
+        outcome = self._decide(attempt, finished)
         if not keep(attempt):
-            return None
+            _settle(attempt, None)
+            return
         self.completer.submit(outcome)
+        _settle(attempt, outcome)
         await report(self.events, attempt, outcome, finished.value)
-        return outcome
+
+    def _decide(self, attempt: Attempt, finished: Finished) -> Outcome:
+        task = attempt.task
+        try:
+            return decide(task, finished, attempt.handler.retry_policy, attempt.ctx.progress_json, attempt.elapsed,
+                          self.max_result_bytes)
+        except BaseException as exc:  # a bug or a hostile value: the attempt is still recorded, as failed
+            log.exception("task %s: could not decide the outcome of attempt %d", task.id, task.attempts)
+            error = describe_error(exc, "") + "\n\n(recorded as a failure: the outcome of this attempt could not be decided)"
+            return Outcome(task.id, task.claim_token, TaskStatus.FAILED, error=error, duration=attempt.elapsed)
+
+
+def _settle(attempt: Attempt, outcome: Outcome | None) -> None:
+    if not attempt.recorded.done():
+        attempt.recorded.set_result(outcome)
 
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:

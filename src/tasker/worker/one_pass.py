@@ -20,6 +20,7 @@ from .executor import Attempt, make_context
 from .heartbeat import Heartbeat
 from .lifecycle import Lifecycle
 from .maintenance import materialize
+from .worker import WorkerSettings
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -59,8 +60,7 @@ async def process_queue(
     events: Events,
     threads: Executor,
     batch_size: int,
-    concurrency: int,
-    lease: float,
+    settings: WorkerSettings,
 ) -> PassSummary:
     """Claim up to ``batch_size`` due tasks of the types handled here in one
     statement, run them ``concurrency`` at a time, record every outcome.
@@ -71,27 +71,32 @@ async def process_queue(
     await materialize(store, lookahead=0.0)
     if not handlers:
         return PassSummary()
-    info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", concurrency)
-    heartbeat = Heartbeat(store, info, max(0.5, lease / 6), lease, lambda claims, sent_at: None, lambda ids: None)
+    info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", settings.concurrency)
+    heartbeat = Heartbeat(store, info, max(0.5, settings.lease / 6), settings.lease, lambda claims, sent_at: None, lambda ids: None)
     await heartbeat.beat()
     beating = asyncio.create_task(heartbeat.run())
     try:
         claimed = await store.claim_tasks(info.id, list(handlers), None, batch_size)
-        outcomes = await _run_all(store, handlers, events, threads, claimed, concurrency, lease)
+        outcomes = await _run_all(store, handlers, events, threads, claimed, settings)
     finally:
         await cancel_and_wait(beating)
         await store.unregister_worker(info.id)
     return _summarize(len(claimed), outcomes)
 
 
-async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, claimed: list[ClaimedTask], concurrency: int, lease: float) -> list[Outcome | None]:
+async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor,
+                   claimed: list[ClaimedTask], settings: WorkerSettings) -> list[Outcome | None]:
     completer = Completer(store)
     writing = asyncio.create_task(completer.run())
-    lifecycle = Lifecycle(asyncio.Semaphore(concurrency), threads, completer, events)
+    lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), threads, completer, events, settings.max_result_bytes)
     try:
-        attempts = [Attempt(task, handlers[task.type], make_context(task)) for task in claimed]
-        outcomes = await asyncio.gather(*(lifecycle.carry_out(attempt) for attempt in attempts))
-        patience = max(lease, FLUSH_PATIENCE)
+        attempts = [Attempt(task, handlers[task.type], make_context(task, settings.max_result_bytes), grace=settings.interrupt_grace)
+                    for task in claimed]
+        for attempt in attempts:
+            asyncio.ensure_future(lifecycle.carry_out(attempt))
+        # Wait for each attempt to be recorded, not for its handler: an abandoned one may never return.
+        outcomes = await asyncio.gather(*(attempt.recorded for attempt in attempts))
+        patience = max(settings.lease, FLUSH_PATIENCE)
         if not await completer.flush(timeout=patience):
             # Left running, these tasks are rescued once the lease runs out; a cron tick should not hang.
             raise TaskerError(f"could not record every outcome within {patience:g}s; see the log")

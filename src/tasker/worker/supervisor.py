@@ -2,11 +2,38 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import threading
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Coroutine
 
 from .worker import Worker
+
+log = logging.getLogger("tasker.worker")
+LEFTOVER_WAIT = 2.0   # seconds the loop's other tasks get to end once the worker has stopped
+
+
+def run_in_new_loop(main: Coroutine[object, object, None]) -> None:
+    """``asyncio.run(main)``, except that it returns even if some task ignores its cancellation
+    (a handler that swallows CancelledError): such tasks are left behind, with a warning,
+    instead of holding the process until a second signal."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            leftovers = asyncio.all_tasks(loop)
+            for task in leftovers:
+                task.cancel()
+            if leftovers:
+                loop.run_until_complete(asyncio.wait(leftovers, timeout=LEFTOVER_WAIT))
+            stuck = [task for task in leftovers if not task.done()]
+            if stuck:
+                log.warning("leaving %d task(s) that ignore cancellation (async handlers swallowing CancelledError)", len(stuck))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 class Supervisor:

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..background import cancel_and_wait, keep_trying
 from ..ids import new_id
+from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
 from ..outcome import CANCEL, LOST, SHUTDOWN
 from ..store.base import Store
 from ..store.records import ClaimedTask, HeldClaim, Outcome, WorkerInfo
 from ..task import TaskStatus
 from .completer import Completer
 from .events import Events
-from .executor import Attempt, make_context
+from .executor import INTERRUPT_GRACE, Attempt, make_context
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .lifecycle import Lifecycle
@@ -45,9 +46,11 @@ class WorkerSettings:
     heartbeat_interval: float | None = None   # default: lease / 6, capped by the store (1 s on SQLite)
     poll_interval: float | None = None        # default: the store's (2 s with LISTEN, 0.5 s without, 0.1 s on SQLite)
     grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
+    interrupt_grace: float = INTERRUPT_GRACE   # a handler ignoring its timeout or cancellation this long is abandoned
+    max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES   # results and progress reports, as JSON
 
     def __post_init__(self) -> None:
-        for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period"):
+        for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period", "interrupt_grace"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
@@ -86,7 +89,7 @@ class Worker:
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
-        self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events)
+        self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events, settings.max_result_bytes)
         self.pace = 1.0   # typical attempt duration (moving average), seconds
         self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(), self._start, self._drained)
         self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(), settings.lease, self._reconcile, self._rescued)
@@ -179,7 +182,8 @@ class Worker:
     # -- running attempts ------------------------------------------------------
 
     def _start(self, task: ClaimedTask) -> None:
-        attempt = Attempt(task, self.handlers[task.type], make_context(task))
+        attempt = Attempt(task, self.handlers[task.type], make_context(task, self.settings.max_result_bytes),
+                          grace=self.settings.interrupt_grace)
         self.running[task.claim_token] = attempt
         self.idle_reported = False
         runner = asyncio.create_task(self._execute(attempt))
@@ -191,7 +195,10 @@ class Worker:
 
     def _after_run(self, attempt: Attempt) -> None:
         self.fetcher.slot_freed(attempt.task.queue)
-        if attempt.admitted:
+        if attempt.abandoned:   # its runner may never end: stopping need not wait for it
+            if isinstance(attempt.inner, asyncio.Task):
+                self.tasks.discard(attempt.inner)
+        elif attempt.admitted:
             self._pace(attempt.elapsed)
 
     def _still_ours(self, attempt: Attempt) -> bool:

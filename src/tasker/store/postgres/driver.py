@@ -44,6 +44,8 @@ class PostgresStore(SimpleOperations):
     """Tasks in a PostgreSQL schema (default ``tasker``), shared by any number of workers."""
 
     migrates_itself = False
+    # DataError: NUL in text, values out of range; ValueError: a lone surrogate the client cannot encode.
+    refusals: tuple[type[BaseException], ...] = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError, ValueError, OverflowError, TypeError)
 
     def __init__(self, config: StoreConfig, max_connections: int = 8):
         self.config = config

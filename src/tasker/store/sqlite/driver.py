@@ -60,6 +60,8 @@ class SqliteStore(SimpleOperations):
     """Tasks in one SQLite file (or ``:memory:``)."""
 
     migrates_itself = True   # the embedded default works with no setup step
+    # IntegrityError: a NOT NULL or CHECK refused (NaN binds as NULL); ValueError: a lone surrogate.
+    refusals: tuple[type[BaseException], ...] = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError, ValueError, OverflowError, TypeError)
     timings = TIMINGS
 
     def __init__(self, config: StoreConfig):
