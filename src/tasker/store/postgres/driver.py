@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Callable, Generator, Iterator, NamedTuple
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from ...background import Backoff, cancel_and_wait
@@ -30,6 +31,22 @@ PACKAGE = "tasker.store.postgres"
 CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
+
+
+class TolerantTimestamptz(TimestamptzLoader):
+    """Reads a time Python cannot hold ('infinity', past year 9999, BC: stored by other
+    means) as the nearest one it can, so that one such row never breaks a listing."""
+
+    def load(self, data: Any) -> datetime:
+        try:
+            return super().load(data)
+        except psycopg.DataError:
+            raw = bytes(data)
+            return records.EARLIEST if raw.startswith(b"-") or raw.endswith(b"BC") else records.LATEST
+
+
+async def _read_times_tolerantly(conn: psycopg.AsyncConnection) -> None:
+    conn.adapters.register_loader("timestamptz", TolerantTimestamptz)
 
 
 def _literal(text: str) -> str:
@@ -84,6 +101,7 @@ class PostgresStore(SimpleOperations):
             open=False,
             timeout=CONNECT_TIMEOUT,
             name=f"tasker-{self.config.schema}",
+            configure=_read_times_tolerantly,
         )
         try:
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
