@@ -27,7 +27,7 @@ from rich.text import Text
 from .app import Tasker
 from .errors import TaskerError
 from .jsonable import jsonable
-from .store.url import StoreConfig, parse_url
+from .store.url import StoreConfig, parse_url, redact
 from .task import STATUSES, Task, TaskStatus, refusal
 
 DEFAULT_URL_HELP = "Database URL [env: TASKER_URL; default: sqlite:///tasker.db in the current directory]."
@@ -102,7 +102,7 @@ class UserError(click.ClickException):
     """An error the user can act on: ``error: ...`` on stderr, exit 1, no traceback."""
 
     def show(self, file: Any = None) -> None:
-        stderr().print(text(f"error: {self.message}", multiline=True))
+        stderr().print(text(f"error: {redact(self.message)}", multiline=True))
 
 
 def api_errors() -> tuple[type[BaseException], ...]:

@@ -31,6 +31,11 @@ MAX_DELAY = 100 * 365 * 86400.0           # a century: delay, retry_delay, older
 # Recurring series.
 MAX_CATCH_UP = 10_000
 
+# Credentials of the web dashboard, its API and the cron endpoints.
+MIN_SECRET_LENGTH = 8
+MAX_FAILED_LOGINS = 30                    # per client address...
+FAILED_LOGIN_WINDOW = 60.0                # ...per this many seconds, then 429 until the window passes
+
 # Reading.
 MAX_LIST_LIMIT = 100_000                  # app.list(limit=...)
 MAX_PAGE_SIZE = 1000                      # one HTTP response (GET /api/tasks?limit=...)

@@ -31,3 +31,8 @@ def alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def exit_nine(payload):
+    """Dies without a word, as a crash or os._exit in a library would."""
+    os._exit(9)

@@ -24,7 +24,7 @@ def test_token_from_the_environment(app, store_url, tmp_path):
 
 
 def test_token_option_and_cron_secret(app, store_url, tmp_path):
-    with running_dashboard(store_url, tmp_path / "log", "--token", "opt-t0ken", env={"TASKER_CRON_SECRET": "cr0n"}) as base:
+    with running_dashboard(store_url, tmp_path / "log", "--token", "opt-t0ken", env={"TASKER_CRON_SECRET": "cr0n-s3cret"}) as base:
         assert http_status(base + "/api/stats", {"Authorization": "Bearer opt-t0ken"}) == 200
         assert http_status(base + "/api/tasks/cron", {"Authorization": "Bearer opt-t0ken"}) == 401
-        assert http_status(base + "/api/tasks/cron", {"Authorization": "Bearer cr0n"}) == 200
+        assert http_status(base + "/api/tasks/cron", {"Authorization": "Bearer cr0n-s3cret"}) == 200

@@ -9,6 +9,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 DEFAULT_SQLITE_FILE = "tasker.db"
 DEFAULT_SCHEMA = "tasker"
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Secrets inside any text: the password of scheme://user:password@host, and password=... parameters.
+USERINFO_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):[^@\s]*@")
+PASSWORD_PARAMETER = re.compile(r"(?i)(?P<head>\b(?:ssl)?password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^&\s]*)")
+DRIVER_SUFFIXES = ("+psycopg", "+psycopg2", "+psycopg_async", "+asyncpg")   # SQLAlchemy's spelling of a URL
+
+
+def redact(text: str) -> str:
+    """``text`` with every password it holds masked, in URLs and ``password=`` parameters alike.
+
+    >>> redact("postgresql://app:s3cret@db/app?sslpassword=x")
+    'postgresql://app:***@db/app?sslpassword=***'
+    """
+    text = USERINFO_PASSWORD.sub(lambda m: m.group("head") + ":***@", text)
+    return PASSWORD_PARAMETER.sub(lambda m: m.group("head") + "***", text)
 
 
 @dataclass(frozen=True)
@@ -20,15 +34,8 @@ class StoreConfig:
 
     @property
     def display(self) -> str:
-        return f"sqlite:///{self.target}" if self.kind == "sqlite" else _without_password(self.target)
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+        """The URL to show anywhere: passwords masked."""
+        return f"sqlite:///{self.target}" if self.kind == "sqlite" else redact(self.target)
 
 
 def _check_schema(schema: str) -> str:
@@ -62,10 +69,14 @@ def parse_url(url: str | None, schema: str | None = None) -> StoreConfig:
     url = url or os.environ.get("TASKER_URL") or f"sqlite:///{DEFAULT_SQLITE_FILE}"
     if not isinstance(url, str):
         raise TypeError(f"the Tasker URL must be a string, not {type(url).__name__}")
+    url = url.strip()   # a stray space or newline from an environment file
     if url.startswith("sqlite:"):
         return StoreConfig("sqlite", _sqlite_path(url))
+    scheme, sep, rest = url.partition("://")
+    if scheme.endswith(DRIVER_SUFFIXES):   # postgresql+psycopg:// from a SQLAlchemy setting
+        url = scheme.partition("+")[0] + sep + rest
     if not url.startswith(("postgresql://", "postgres://")):
-        raise ValueError(f"unsupported Tasker URL {url!r}: use sqlite:///FILE or postgresql://...")
+        raise ValueError(f"unsupported Tasker URL {redact(url)!r}: use sqlite:///FILE or postgresql://...")
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     url_schema = query.pop("schema", None)

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..app import Tasker
@@ -50,7 +50,7 @@ def create_app(
     web = Web(
         tasker=tasker,
         auth=auth,
-        csrf=Csrf(auth.key),
+        csrf=Csrf(auth),
         cron=cron.CronAuth(cron_secret),
         store_label=_store_label(tasker),
         body_limit=tasker.max_payload_bytes * 2 + API_MARGIN,  # payload and meta may each reach the limit
@@ -63,10 +63,12 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *cron.routes(),  # before /api/tasks/{task_id}
-            *api.routes(),
-            *metrics.routes(),
-            *pages.routes(),
+            *one_route_per_path([
+                *cron.routes(),  # before /api/tasks/{task_id}
+                *api.routes(),
+                *metrics.routes(),
+                *pages.routes(),
+            ]),
             Mount("/static", StaticFiles(packages=[("tasker.web", "static")]), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],
@@ -75,6 +77,28 @@ def create_app(
     )
     app.state.web = web
     return app
+
+
+def one_route_per_path(routes: list[Route]) -> list[Route]:
+    """Routes that share a path become one, dispatching on the method, so that a method none of
+    them takes gets a 405 whose ``Allow`` lists every method of the path (Starlette would answer
+    with the first route's methods only)."""
+    grouped: dict[str, list[Route]] = {}
+    for route in routes:
+        grouped.setdefault(route.path, []).append(route)
+    merged = []
+    for path, same in grouped.items():
+        if len(same) == 1:
+            merged.append(same[0])
+            continue
+        endpoints = {method: route.endpoint for route in same for method in route.methods or ()}
+
+        async def dispatch(request: Request, endpoints: dict[str, Any] = endpoints) -> Response:
+            return await endpoints[request.method](request)
+
+        dispatch.__name__ = "_".join(route.name for route in same)
+        merged.append(Route(path, dispatch, methods=sorted(endpoints)))
+    return merged
 
 
 def _store_label(tasker: Tasker) -> str:

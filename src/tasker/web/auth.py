@@ -8,15 +8,70 @@ import hmac
 import ipaddress
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..limits import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, MIN_SECRET_LENGTH
 
 SESSION_COOKIE = "tasker_session"
 SESSION_SECONDS = 12 * 3600
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 # Set by reverse proxies: a request that went through one did not come from this machine's user.
-FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port",
+                      "x-real-ip", "via", "true-client-ip", "cf-connecting-ip", "x-client-ip", "x-cluster-client-ip")
+# What an unset variable becomes after a careless str() or template: never a secret.
+PLACEHOLDERS = {"", "undefined", "null", "none", "nil", "false", "true", "0"}
+
+
+def check_secret(value: str, what: str) -> str:
+    """A token or secret worth the name: not a placeholder for an unset value, not guessable by length."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string (or None)")
+    if value.strip().lower() in PLACEHOLDERS:
+        raise ValueError(f"{what} is {value!r}, which looks like an unset value, not a secret")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{what} must be at least {MIN_SECRET_LENGTH} characters long (got {len(value)}): "
+                         "use e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'")
+    return value
+
+
+class Throttle:
+    """Failed authentications per client address: past ``MAX_FAILED_LOGINS`` in
+    ``FAILED_LOGIN_WINDOW`` seconds, that address is refused (429) until the window passes."""
+
+    def __init__(self, limit: int = MAX_FAILED_LOGINS, window: float = FAILED_LOGIN_WINDOW, remember: int = 10_000):
+        self.limit, self.window, self.remember = limit, window, remember
+        self.failures: OrderedDict[str, list[float]] = OrderedDict()
+
+    def wait(self, conn: HTTPConnection) -> float:
+        """Seconds until this client may try again (0: now)."""
+        recent = self._recent(_address(conn))
+        return max(0.0, recent[0] + self.window - time.monotonic()) if len(recent) >= self.limit else 0.0
+
+    def failed(self, conn: HTTPConnection) -> None:
+        address = _address(conn)
+        self.failures[address] = self._recent(address) + [time.monotonic()]
+        self.failures.move_to_end(address)
+        while len(self.failures) > self.remember:   # bounded memory, whoever knocks
+            self.failures.popitem(last=False)
+
+    def _recent(self, address: str) -> list[float]:
+        since = time.monotonic() - self.window
+        return [t for t in self.failures.get(address, []) if t > since][-self.limit:]
+
+
+def too_many(wait: float, html: bool = False) -> Response:
+    """429 for a client past its failed tries; ``Retry-After`` says when it may try again."""
+    headers = {"Retry-After": str(max(1, int(wait + 0.999)))}
+    message = f"too many failed authentication attempts from this address; try again in {headers['Retry-After']} s"
+    return PlainTextResponse(message, 429, headers=headers) if html else JSONResponse({"detail": message}, 429, headers=headers)
+
+
+def _address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "?"
 
 
 @dataclass(frozen=True)
@@ -41,11 +96,13 @@ class Auth:
     """The dashboard's and API's access policy (the cron endpoints have their own)."""
 
     def __init__(self, token: str | None, basic_auth: tuple[str, str] | None, allow_unauthenticated_loopback: bool):
-        if token is not None and (not isinstance(token, str) or not token.strip()):
-            raise ValueError("token must be a non-empty string (or None)")
+        if token is not None:
+            check_secret(token, "token")
         if basic_auth is not None:
             if len(basic_auth) != 2 or not all(isinstance(p, str) and p for p in basic_auth) or ":" in basic_auth[0]:
                 raise ValueError("basic_auth must be a (username, password) pair of non-empty strings, no ':' in the username")
+            if basic_auth[1].strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"the basic_auth password is {basic_auth[1]!r}, which looks like an unset value")
             basic_auth = (basic_auth[0], basic_auth[1])
         self.token = token
         self.basic = basic_auth
@@ -72,6 +129,11 @@ class Auth:
         if not self.configured and self.loopback and is_loopback(conn):
             return Caller("loopback")
         return None
+
+    @staticmethod
+    def presented(conn: HTTPConnection) -> bool:
+        """Whether the request carried credentials of its own (a refusal then counts as a failed try)."""
+        return bool(conn.headers.get("authorization") or conn.cookies.get(SESSION_COOKIE))
 
     def _basic_ok(self, value: str) -> bool:
         try:

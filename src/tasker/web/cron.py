@@ -15,14 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .auth import equal
 from ..errors import InputError
 from ..limits import MAX_CRON_BATCH
+from .auth import PLACEHOLDERS, check_secret, equal, too_many
 from .validation import from_core, older_than, query_integer
 
 ENV_VAR = "TASKER_CRON_SECRET"
-# What an unset variable becomes after a careless str() or template: never a secret.
-PLACEHOLDERS = {"", "undefined", "null", "none", "nil", "false", "true", "0"}
 log = logging.getLogger("tasker.web")
 
 
@@ -34,7 +32,7 @@ class CronAuth:
             if secret.strip():
                 log.warning("the cron secret is %r, which looks like an unset value: the cron endpoints refuse every call", secret)
             secret = None
-        self.secret = secret.strip() if secret else None
+        self.secret = check_secret(secret.strip(), "the cron secret") if secret else None
 
     def allows(self, request: Request) -> bool:
         if not self.secret:
@@ -46,23 +44,42 @@ class CronAuth:
         return equal(value, self.secret)
 
 
-def _refusal() -> Response:
+def _refused(request: Request) -> Response | None:
+    """None for a call with the cron secret; else 401, or 429 once its address failed too often."""
+    web = request.app.state.web
+    if wait := web.throttle.wait(request):
+        return too_many(wait)
+    if web.cron.allows(request):
+        return None
+    if request.headers.get("authorization"):   # a wrong secret, not a call without one
+        web.throttle.failed(request)
     return JSONResponse({"detail": "missing or wrong cron secret (Authorization: Bearer <TASKER_CRON_SECRET>)"}, 401,
                         headers={"WWW-Authenticate": 'Bearer realm="tasker-cron"'})
 
 
+def _not_on_head(request: Request) -> Response | None:
+    """HEAD must not do what GET does here: these GETs act (for schedulers that only GET)."""
+    if request.method == "HEAD":
+        return Response(status_code=405, headers={"Allow": "GET, POST"})
+    return None
+
+
 async def run_pass(request: Request) -> Response:
     web = request.app.state.web
-    if not web.cron.allows(request):
-        return _refusal()
+    if refused := _not_on_head(request):
+        return refused
+    if refused := _refused(request):
+        return refused
     summary = await web.tasker.aprocess_queue(query_integer(request, "batch_size", 100, MAX_CRON_BATCH))
     return JSONResponse(summary.as_dict())
 
 
 async def cleanup(request: Request) -> Response:
     web = request.app.state.web
-    if not web.cron.allows(request):
-        return _refusal()
+    if refused := _not_on_head(request):
+        return refused
+    if refused := _refused(request):
+        return refused
     try:
         deleted = await web.tasker.acleanup(older_than(request))
     except InputError as exc:

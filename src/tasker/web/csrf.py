@@ -2,8 +2,9 @@
 
 Every page sets a ``tasker_csrf`` cookie (HttpOnly, SameSite=Strict) and
 puts the same value in each form; a POST is accepted only when the submitted
-value equals the cookie and carries our signature (so a cookie planted from a
-sibling subdomain is useless), and the browser does not say it is cross-site.
+value equals the cookie and carries our signature over the caller's session
+(so a token planted from a sibling subdomain, or obtained anonymously, is
+useless), and the browser does not say it came from another origin.
 """
 from __future__ import annotations
 
@@ -14,32 +15,38 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .auth import SESSION_COOKIE, Auth
+
 COOKIE = "tasker_csrf"
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 
 
+ANONYMOUS = "anonymous"
+
+
 class Csrf:
-    def __init__(self, key: bytes):
-        self.key = key
+    def __init__(self, auth: Auth):
+        self.auth = auth
+        self.key = auth.key
 
-    def _sign(self, nonce: str) -> str:
-        return hmac.new(self.key, f"csrf\0{nonce}".encode(), hashlib.sha256).hexdigest()
+    def _sign(self, nonce: str, binding: str) -> str:
+        return hmac.new(self.key, f"csrf\0{binding}\0{nonce}".encode(), hashlib.sha256).hexdigest()
 
-    def new(self) -> str:
+    def new(self, binding: str) -> str:
         nonce = secrets.token_urlsafe(18)
-        return f"{nonce}.{self._sign(nonce)}"
+        return f"{nonce}.{self._sign(nonce, binding)}"
 
-    def valid(self, token: str) -> bool:
+    def valid(self, token: str, binding: str) -> bool:
         nonce, _, signature = token.rpartition(".")
-        return bool(nonce) and hmac.compare_digest(signature.encode(), self._sign(nonce).encode())
+        return bool(nonce) and hmac.compare_digest(signature.encode(), self._sign(nonce, binding).encode())
 
     def token(self, request: Request) -> str:
         """The token for forms on this page: the cookie's, or a fresh one (set by ``attach``)."""
         current = request.cookies.get(COOKIE, "")
-        if current and self.valid(current):
+        if current and self.valid(current, self.binding(request)):
             return current
-        fresh = getattr(request.state, "csrf_fresh", None) or self.new()
+        fresh = getattr(request.state, "csrf_fresh", None) or self.new(self.binding(request))
         request.state.csrf_fresh = fresh
         return fresh
 
@@ -50,14 +57,28 @@ class Csrf:
             response.set_cookie(COOKIE, fresh, path=cookie_path(request), httponly=True, samesite="strict",
                                 secure=request.url.scheme == "https")
 
-    def check(self, request: Request, submitted: str | None) -> bool:
-        """True when ``submitted`` (form field or header) proves the request came from our own page."""
-        if request.headers.get("sec-fetch-site", "") == "cross-site":
+    def check(self, request: Request, submitted: str | None, binding: str | None = None) -> bool:
+        """True when ``submitted`` (form field or header) proves the request came from our own page,
+        for the credentials it carries (or ``binding``). A browser that says the request came from
+        another origin (even a sibling subdomain: ``same-site``) is refused whatever it sends."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return False
         cookie = request.cookies.get(COOKIE, "")
         if not cookie or not submitted:
             return False
-        return hmac.compare_digest(cookie.encode(), submitted.encode()) and self.valid(cookie)
+        bound = self.binding(request) if binding is None else binding
+        return hmac.compare_digest(cookie.encode(), submitted.encode()) and self.valid(cookie, bound)
+
+    def binding(self, request: Request) -> str:
+        """What a token is bound to: the signed-in session, or the basic-auth credentials, so a
+        token someone obtained anonymously (and planted as a cookie) is worthless for anyone signed in."""
+        session = request.cookies.get(SESSION_COOKIE, "")
+        if session and self.auth.session_ok(session):
+            return "session:" + session.partition(".")[2].partition(".")[0]
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            return "basic:" + hashlib.sha256(authorization.encode("utf-8", "surrogatepass")).hexdigest()
+        return ANONYMOUS
 
 
 def cookie_path(request: Request) -> str:

@@ -46,7 +46,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "The task is not in a state that allows this",
         413: "The body is too large",
         422: "Invalid input; ``detail`` names each field",
+        429: "Too many failed authentication attempts from this address; Retry-After says when to try again",
     }
+    codes = (*codes, 429) if 401 in codes else codes   # whoever can be refused can be throttled
     return {str(c): _json(_ref("ValidationError" if c == 422 else "Error"), text[c]) for c in codes}
 
 

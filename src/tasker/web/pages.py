@@ -16,9 +16,9 @@ from ..errors import InputError
 from ..ids import is_id
 from ..task import ACTIONS, STATUSES, Task, TaskStatus, allows
 from . import guard
-from .auth import SESSION_COOKIE, SESSION_SECONDS
+from .auth import SESSION_COOKIE, SESSION_SECONDS, too_many
 from .charts import bar_svg, throughput_svg
-from .csrf import FIELD, cookie_path
+from .csrf import ANONYMOUS, FIELD, cookie_path
 from .guard import Web
 from .render import page, root
 from .validation import BodyTooLarge, read_body
@@ -93,11 +93,11 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v[-1] for k, v in fields.items()}
 
 
-async def _checked_form(request: Request) -> dict[str, str] | Response:
+async def _checked_form(request: Request, binding: str | None = None) -> dict[str, str] | Response:
     form = await _form(request)
     if form is None:
         return page(request, "message.html", {"heading": "Too large", "message": "The form is too large.", "back": "/"}, 413)
-    if not _web(request).csrf.check(request, form.get(FIELD)):
+    if not _web(request).csrf.check(request, form.get(FIELD), binding):
         return page(request, "message.html", {
             "heading": "Form expired", "back": "/",
             "message": "This form's security token is missing or stale (or it came from another site). Reload the page and try again.",
@@ -275,12 +275,15 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await _checked_form(request)
+    # Signing in is what makes a session: its form is bound to none (someone who can sign in has the token anyway).
+    form = await _checked_form(request, ANONYMOUS)
     if isinstance(form, Response):
         return form
-    auth = _web(request).auth
+    auth, throttle = _web(request).auth, _web(request).throttle
+    if wait := throttle.wait(request):
+        return too_many(wait, html=True)
     if not auth.check_token(form.get("token", "")):
-        await asyncio.sleep(0.5)  # slows guessing; the token should be long anyway
+        throttle.failed(request)   # past MAX_FAILED_LOGINS a minute, this address gets 429s
         return page(request, "login.html", {"message": "Wrong token.", "token_login": auth.token is not None,
                                             "next": safe_next(form.get("next", ""), request)}, 401)
     response = RedirectResponse(safe_next(form.get("next", ""), request), status_code=303)

@@ -90,7 +90,7 @@ def page(request: Request, template: str, context: dict[str, Any], status: int =
         "root": root(request),
         "csrf_token": web.csrf.token(request),
         "caller": caller.how if caller else None,
-        "store": web.store_label,
+        "store": web.store_label if caller else "",   # a refused visitor learns nothing of the database
         "now": datetime.now(timezone.utc),
         "nav": "",
         "notice": None,

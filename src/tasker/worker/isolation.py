@@ -49,7 +49,11 @@ def run_in_process(fn: Callable[..., Any], args: tuple[Any, ...], ctx: TaskConte
                 raise CancelledByRequest(ctx.cancel_reason or "cancelled")
             if not process.is_alive() and not receiver.poll(0):
                 raise HandlerProcessError(f"handler process exited with code {process.exitcode} before answering")
-        kind, value = receiver.recv()
+        try:
+            kind, value = receiver.recv()
+        except EOFError:   # the pipe closed with nothing in it: the child died (os._exit, a signal)
+            process.join(5)
+            raise HandlerProcessError(f"handler process exited with code {process.exitcode} before answering") from None
     finally:
         if process.is_alive():
             process.kill()

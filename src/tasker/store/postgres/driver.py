@@ -24,7 +24,7 @@ from .. import records
 from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
 from ..simple import SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
-from ..url import StoreConfig
+from ..url import StoreConfig, redact
 
 log = logging.getLogger("tasker.store.postgres")
 PACKAGE = "tasker.store.postgres"
@@ -92,7 +92,7 @@ class PostgresStore(SimpleOperations):
             probe = await psycopg.AsyncConnection.connect(self.config.target, connect_timeout=CONNECT_TIMEOUT)
             await probe.close()
         except psycopg.Error as exc:
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {exc}") from exc
+            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
         self.pool = AsyncConnectionPool(
             self.config.target,
             min_size=1,
@@ -107,7 +107,7 @@ class PostgresStore(SimpleOperations):
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             await self.pool.close()
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {exc}") from exc
+            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
 
     async def close(self) -> None:
         if self.claimer is not None:
