@@ -228,6 +228,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_options(port: int, basedir: Path) -> str:
+    """The ``pg_ctl -o`` options of a throwaway server: loopback only, no durability (tests only)."""
+    return " ".join(
+        shlex.quote(o)
+        for o in [
+            "-c", f"port={port}",
+            "-c", "listen_addresses=127.0.0.1",
+            "-c", f"unix_socket_directories={basedir}",
+            "-c", "fsync=off",
+            "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off",
+            "-c", "max_connections=200",
+        ]
+    )
+
+
 @dataclass
 class ThrowawayServer:
     """A PostgreSQL server in a temporary directory; ``stop()`` removes it all."""
@@ -244,6 +260,21 @@ class ThrowawayServer:
     @property
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pg_ctl(self, *args: str) -> None:
+        _run_as(self.user, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args], cwd=self.basedir, timeout=60)
+
+    def shut_down(self) -> None:
+        """Stop the server as an operator would (``-m fast``: every session is told to go), keeping its data."""
+        self.pg_ctl("-m", "fast", "-w", "-t", "30", "stop")
+
+    def start_again(self) -> None:
+        """Start it again on the same port and data directory, with the options it was first started with."""
+        self.pg_ctl("-l", str(self.basedir / "server.log"), "-w", "-t", "30", "-s", "-o", server_options(self.port, self.basedir), "start")
+
+    def restart(self) -> None:
+        self.shut_down()
+        self.start_again()
 
     def stop(self) -> None:
         """Stop the server (fast, ``-m immediate``) and delete its directory."""
@@ -371,18 +402,7 @@ def start_throwaway_server(bindir: Path | None = None, *, register_atexit: bool 
         last_err: Exception | None = None
         for _attempt in range(3):  # a free port can be taken before we bind it
             port = _free_port()
-            opts = " ".join(
-                shlex.quote(o)
-                for o in [
-                    "-c", f"port={port}",
-                    "-c", "listen_addresses=127.0.0.1",
-                    "-c", f"unix_socket_directories={basedir}",
-                    "-c", "fsync=off",
-                    "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off",
-                    "-c", "max_connections=200",
-                ]
-            )
+            opts = server_options(port, basedir)
             proc = _run_as(
                 user,
                 [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(basedir / "server.log"),

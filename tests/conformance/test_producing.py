@@ -207,3 +207,22 @@ def test_a_forked_child_uses_the_app_without_touching_the_parents_connections(ap
     assert app.get(child_id).payload == {"pid": pid}
     assert app.get(app.create("afterFork")).type == "afterFork"   # the parent's connections still work
     assert len(app.list(type="inChild", limit=1000)) == 61
+
+
+@pytest.mark.parametrize("shape", ["one", "batch", "unique", "depends"])
+def test_an_insert_repeated_after_its_answer_was_lost_stores_nothing_twice(app, shape):
+    """Ids are made by the client, so a create that is sent again (its connection died after the
+    commit) finds its own rows and returns their ids: no duplicate, no error, no second link."""
+    from tasker.enqueue import TaskDefaults, build_new_task, build_new_tasks
+
+    first = app.create("dep")
+    options = {"unique": {"unique_key": "k"}, "depends": {"depends_on": [first]}}.get(shape, {})
+    tasks = (build_new_tasks("t", [{"n": n} for n in range(3)], TaskDefaults(), **options) if shape == "batch"
+             else [build_new_task("t", {"n": 0}, TaskDefaults(), **options)])
+    store = app.runtime.sync(app.runtime.store())
+    once = app.runtime.sync(store.insert_tasks(tasks))
+    again = app.runtime.sync(store.insert_tasks(tasks))
+    assert once == again == [t.id for t in tasks]
+    assert app.stats()["total"] == 1 + len(tasks)
+    if shape == "depends":
+        assert app.get(once[0]).pending_dependencies == 1

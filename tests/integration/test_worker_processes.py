@@ -7,7 +7,6 @@ files under ``tmp_path`` and are printed when a test fails.
 """
 from __future__ import annotations
 
-import shlex
 import signal
 import sqlite3
 import time
@@ -413,28 +412,6 @@ def throwaway_pg():
     server.stop()
 
 
-def pg_ctl(server: pg_server.ThrowawayServer, *args: str) -> None:
-    pg_server._run_as(server.user, [str(server.bindir / "pg_ctl"), "-D", str(server.datadir), *args], cwd=server.basedir, timeout=60)
-
-
-def stop_server(server: pg_server.ThrowawayServer) -> None:
-    pg_ctl(server, "-m", "fast", "-w", "-t", "30", "stop")
-
-
-def start_server(server: pg_server.ThrowawayServer) -> None:
-    """Start it again on the same port and data directory (the options of pg_server.start_throwaway_server)."""
-    opts = [
-        "-c", f"port={server.port}",
-        "-c", "listen_addresses=127.0.0.1",
-        "-c", f"unix_socket_directories={server.basedir}",
-        "-c", "fsync=off",
-        "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
-        "-c", "max_connections=200",
-    ]
-    pg_ctl(server, "-l", str(server.basedir / "server.log"), "-w", "-t", "30", "-s", "-o", " ".join(shlex.quote(o) for o in opts), "start")
-
-
 def check_outage_outcome(db: Db, ids: list[str]) -> int:
     """Every task succeeded, ran at least once to the end, and at most once per attempt.
     Returns how many tasks needed more than one attempt."""
@@ -474,12 +451,12 @@ def test_postgres_restart_mid_load_loses_no_outcome(throwaway_pg, spawn, outage:
         app.close()
         wait_until(lambda: db.count("status = 'succeeded'") >= N_OUTAGE // 5, 30, interval=0.02, message="load")
         t0 = time.monotonic()
-        stop_server(throwaway_pg)
+        throwaway_pg.shut_down()
         # Down until every worker has noticed, and for the long outage past the lease.
         wait_until(lambda: all("claiming failed" in w.log() or "heartbeat failed" in w.log() for w in workers), 15, message="workers noticed the outage")
         if outage == "past_the_lease":
             time.sleep(max(0.0, t0 + OUTAGE_LEASE + 1.5 - time.monotonic()))  # the outage's length is the stimulus
-        start_server(throwaway_pg)
+        throwaway_pg.start_again()
         print(f"PostgreSQL down for {time.monotonic() - t0:.2f}s")
         wait_all_done(db, 60, workers)
         print(f"all done {time.monotonic() - t0:.2f}s after the stop")

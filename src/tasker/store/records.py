@@ -273,6 +273,17 @@ def dependency_verdict(depends_on: Sequence[str], statuses: Mapping[str, str]) -
     return sum(1 for dep in depends_on if statuses[dep] != "succeeded"), None
 
 
+def resolve_existing(pending: Sequence[Any], rows: Sequence[Row]) -> dict[str, str]:
+    """For tasks an insert skipped, the id ``create`` returns: their own (an earlier try
+    inserted them) or that of the live task holding their unique key (``find_existing_tasks``)."""
+    found = {row["id"] for row in rows}
+    mine = {t.id for t in pending}
+    holders = {row["unique_key"]: row["id"] for row in rows if row["id"] not in mine and row["unique_key"]}
+    resolved = {t.id: t.id for t in pending if t.id in found}
+    resolved.update({t.id: holders[t.unique_key] for t in pending if t.id not in resolved and t.unique_key in holders})
+    return resolved
+
+
 def schedule_params(spec: ScheduleSpec) -> dict[str, Any]:
     t = spec.template
     return {

@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import select
 import threading
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Generator, Iterator, NamedTuple, Sequence, Union
 
@@ -31,6 +32,9 @@ PACKAGE = "tasker.store.postgres"
 CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
+# Statements that only read: repeating one after its connection died cannot do anything twice.
+READS = frozenset({"get_task", "list_tasks", "stats", "list_workers", "throughput", "oldest_queued", "recent_durations",
+                   "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now"})
 
 
 class TolerantTimestamptz(TimestamptzLoader):
@@ -47,6 +51,20 @@ class TolerantTimestamptz(TimestamptzLoader):
 
 async def _read_times_tolerantly(conn: psycopg.AsyncConnection) -> None:
     conn.adapters.register_loader("timestamptz", TolerantTimestamptz)
+
+
+def _closed_by_the_server(conn: psycopg.BaseConnection[Any]) -> bool:
+    """Whether the server has closed this idle connection (a restart, a failover, an idle
+    timeout, pg_terminate_backend): it then said goodbye on the socket, which is readable.
+    An idle pooled connection has nothing to read otherwise, so a readable one is dropped
+    (at worst a reconnect too many). A look at the socket, not a query: no round trip."""
+    if conn.closed or conn.broken:
+        return True
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _literal(text: str) -> str:
@@ -117,16 +135,47 @@ class PostgresStore(SimpleOperations):
         with self.blocking_lock:
             blocking, self.blocking = self.blocking, None
         if blocking is not None:
-            await asyncio.to_thread(blocking.close)
+            # Here, not through asyncio.to_thread: at interpreter exit (atexit) no new thread may start.
+            blocking.close(timeout=CONNECT_TIMEOUT)
 
     def _pool(self) -> AsyncConnectionPool:
         assert self.pool is not None, "store is not open"
         return self.pool
 
     @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A pooled connection the server has not closed. After a restart every idle one is
+        dead: each is dropped (the pool replaces it) until a live or new one comes, so the
+        application's next call goes through instead of failing."""
+        pool = self._pool()
+        conn = await pool.getconn()
+        while _closed_by_the_server(conn):
+            await conn.close()
+            await pool.putconn(conn)   # a closed connection is discarded and replaced
+            conn = await pool.getconn()
+        try:
+            yield conn
+        finally:
+            await pool.putconn(conn)
+
+    @contextmanager
+    def _blocking_connection(self) -> Iterator[psycopg.Connection]:
+        """``_connection`` for sync callers, from the sync pool."""
+        pool = self._blocking_pool()
+        conn = pool.getconn()
+        while _closed_by_the_server(conn):
+            conn.close()
+            pool.putconn(conn)
+            conn = pool.getconn()
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)
+
+    @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection]:
         """A pooled connection inside one transaction (committed on exit, rolled back on error)."""
-        async with self._pool().connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             yield conn
 
     async def _on(self, conn: psycopg.AsyncConnection, name: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -136,8 +185,15 @@ class PostgresStore(SimpleOperations):
             return await cur.fetchall() if cur.description else []
 
     async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """The rows of one named statement, on its own pooled connection (autocommit)."""
-        async with self._pool().connection() as conn:
+        """The rows of one named statement, on its own pooled connection (autocommit). A read
+        whose connection died under it (a restart mid-call) is made once more on a new one."""
+        try:
+            async with self._connection() as conn:
+                return await self._on(conn, name, params)
+        except psycopg.OperationalError:
+            if name not in READS:
+                raise
+        async with self._connection() as conn:
             return await self._on(conn, name, params)
 
     async def _value(self, name: str, column: str, params: dict[str, Any] | None = None) -> Any:
@@ -182,19 +238,31 @@ class PostgresStore(SimpleOperations):
             return await asyncio.to_thread(_run_blocking, connection, _insert_steps(self.q, tasks))
         if connection is not None:
             return await _run(_async_connection(connection), _insert_steps(self.q, tasks))
-        steps, atomic = self._plan(tasks)
+        try:
+            return await self._insert(*self._plan(tasks))
+        except psycopg.OperationalError:
+            # The connection died under the insert: once more, as plain inserts, which skip the
+            # rows an earlier try may have written (ids are made here), so nothing is doubled.
+            return await self._insert(_insert_steps(self.q, tasks), True)
+
+    async def _insert(self, steps: Steps, atomic: bool) -> list[str]:
         if atomic:
             async with self._transaction() as conn:
                 return await _run(conn, steps)
-        async with self._pool().connection() as conn:
+        async with self._connection() as conn:
             return await _run(conn, steps)
 
     def insert_tasks_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
         """``insert_tasks`` for sync callers, from any thread, on a sync pool: no event loop hop."""
         if connection is not None:
             return _run_blocking(_sync_connection(connection), _insert_steps(self.q, tasks))
-        steps, atomic = self._plan(tasks)
-        with self._blocking_pool().connection() as conn:
+        try:
+            return self._insert_blocking(*self._plan(tasks))
+        except psycopg.OperationalError:   # as in insert_tasks
+            return self._insert_blocking(_insert_steps(self.q, tasks), True)
+
+    def _insert_blocking(self, steps: Steps, atomic: bool) -> list[str]:
+        with self._blocking_connection() as conn:
             if atomic:
                 with conn.transaction():
                     return _run_blocking(conn, steps)
@@ -226,7 +294,7 @@ class PostgresStore(SimpleOperations):
             return bool(rows)
 
     async def cleanup(self, older_than: float | None) -> int:
-        async with self._pool().connection() as conn:
+        async with self._connection() as conn:
             cur = await conn.execute(self.q["cleanup"], {"older_than": older_than})
             return cur.rowcount
 
@@ -259,7 +327,7 @@ class PostgresStore(SimpleOperations):
     async def _claim_connection(self) -> psycopg.AsyncConnection:
         async with self.claimer_lock:
             conn = self.claimer
-            if conn is None or conn.closed or conn.broken:
+            if conn is None or _closed_by_the_server(conn):
                 if conn is not None:
                     await conn.close()
                 conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
@@ -348,8 +416,10 @@ Steps = Generator[Step, list[Any], list[str]]
 
 
 def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
-    """Insert, then resolve unique-key conflicts to the ids of the tasks holding the keys
-    (statements are yielded and their rows sent back: one logic for sync and async connections).
+    """Insert, then resolve conflicts: to the ids of the tasks holding the unique keys, or to
+    the rows themselves when an earlier try inserted them (its answer lost), so a repeated
+    insert is a no-op (statements are yielded and their rows sent back: one logic for sync
+    and async connections).
 
     A holder can finish between the insert and the look-up, freeing its key,
     so the remaining tasks are inserted again (a few rounds at most).
@@ -362,27 +432,27 @@ def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
             rows = yield q["lock_dependencies"], {"ids": list(task.depends_on)}
             verdicts[task.id] = records.dependency_verdict(task.depends_on, {row["id"]: row["status"] for row in rows})
     ids: dict[str, str] = {}
+    inserted_now: set[str] = set()
     pending = list(tasks)
     for _ in range(5):
         if len(pending) == 1:
             rows = yield q["insert_task"], pending[0]._asdict()
         else:
             rows = yield q["insert_tasks"], _columns(pending)
-        inserted = {row["id"] for row in rows}
-        ids.update({t.id: t.id for t in pending if t.id in inserted})
-        pending = [t for t in pending if t.id not in inserted]
+        inserted_now |= {row["id"] for row in rows}
+        ids.update({t.id: t.id for t in pending if t.id in inserted_now})
+        pending = [t for t in pending if t.id not in ids]
         if not pending:
             break
-        rows = yield q["find_unique_tasks"], {"keys": [t.unique_key for t in pending]}
-        holders = {row["unique_key"]: row["id"] for row in rows}
-        ids.update({t.id: holders[t.unique_key] for t in pending if t.unique_key in holders})
-        pending = [t for t in pending if t.unique_key not in holders]
+        rows = yield q["find_existing_tasks"], {"ids": [t.id for t in pending], "keys": [t.unique_key for t in pending if t.unique_key]}
+        ids.update(records.resolve_existing(pending, rows))
+        pending = [t for t in pending if t.id not in ids]
         if not pending:
             break
     else:
         raise TaskerError("could not insert tasks: their unique keys kept changing hands")
     for task in tasks:
-        if task.depends_on and ids[task.id] == task.id:
+        if task.depends_on and task.id in inserted_now:
             pending_count, reason = verdicts[task.id]
             yield q["link_dependencies"], {"task_id": task.id, "ids": list(task.depends_on)}
             yield q["hold_for_dependencies"], {"task_id": task.id, "pending": pending_count, "reason": reason}

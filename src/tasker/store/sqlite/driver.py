@@ -196,7 +196,8 @@ class SqliteStore(SimpleOperations):
             for t in tasks:
                 cur = conn.execute(self.q["insert_task"], _row(t, now))
                 if cur.rowcount != 1:
-                    ids.append(self._rows("find_unique_tasks", {"keys": json.dumps([t.unique_key])})[0]["id"])
+                    rows = self._rows("find_existing_tasks", {"ids": json.dumps([t.id]), "keys": json.dumps([t.unique_key])})
+                    ids.append(records.resolve_existing([t], rows)[t.id])
                     continue
                 ids.append(t.id)
                 if t.depends_on:

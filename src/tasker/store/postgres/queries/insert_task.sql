@@ -7,7 +7,7 @@ WITH inserted AS (
             coalesce(to_timestamp(%(run_at)s::float8), now() + make_interval(secs => %(delay)s::float8)),
             %(max_attempts)s::integer, %(timeout)s::float8, %(retry_delay)s::float8, %(unique_key)s::text,
             %(meta_json)s::jsonb)
-    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+    ON CONFLICT DO NOTHING  -- a held unique key, or this very row from an earlier try
     RETURNING id, queue, run_at
 ), woken AS (
     SELECT pg_notify({channel}, json_build_object('queue', queue, 'run_at', extract(epoch FROM run_at))::text)

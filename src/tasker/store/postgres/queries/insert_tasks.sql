@@ -12,7 +12,7 @@ WITH inserted AS (
         %(max_attempts)s::integer[], %(timeouts)s::float8[], %(retry_delays)s::float8[],
         %(unique_keys)s::text[], %(metas)s::text[]
     ) AS v(id, type, payload, queue, priority, run_at, delay, max_attempts, timeout, retry_delay, unique_key, meta)
-    ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING
+    ON CONFLICT DO NOTHING  -- a held unique key, or this very row from an earlier try
     RETURNING id, queue, run_at
 ), woken AS (
     SELECT pg_notify({channel}, json_build_object('queue', queue, 'run_at', extract(epoch FROM min(run_at)))::text)
