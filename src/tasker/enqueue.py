@@ -163,12 +163,12 @@ def dependency_ids(depends_on: Any) -> tuple[str, ...]:
         return ()
     if isinstance(depends_on, (str, bytes)) or not isinstance(depends_on, (list, tuple, set, frozenset)):
         checks.refuse("depends_on", f"depends_on must be a list of task ids, not {type(depends_on).__name__}", TypeError)
+    for dep in depends_on:
+        if not is_id(dep):
+            checks.refuse("depends_on", f"depends_on has {dep!r}, which is not a task id (depends_on takes task ids)")
     ids = tuple(dict.fromkeys(depends_on))
     if len(ids) > MAX_DEPENDENCIES:
         checks.refuse("depends_on", f"depends_on names {len(ids)} tasks; the limit is {MAX_DEPENDENCIES}")
-    for dep in ids:
-        if not is_id(dep):
-            checks.refuse("depends_on", f"depends_on has {dep!r}, which is not a task id (depends_on takes task ids)")
     return ids
 
 
