@@ -39,5 +39,7 @@ FAILED_LOGIN_WINDOW = 60.0                # ...per this many seconds, then 429 u
 # Reading.
 MAX_LIST_LIMIT = 100_000                  # app.list(limit=...)
 MAX_PAGE_SIZE = 1000                      # one HTTP response (GET /api/tasks?limit=...)
+MAX_LISTED_VALUE_BYTES = 8 * 1024         # a payload, result, meta or progress in a listing; more is left out
+MAX_SHOWN_VALUE_CHARS = 64 * 1024         # the same on a dashboard page (the JSON API has the whole value)
 MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
 MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call

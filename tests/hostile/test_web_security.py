@@ -1,6 +1,7 @@
 """Security holes a review found in the web surface and the CLI, each closed, on both stores."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -157,3 +158,42 @@ def test_an_isolated_child_that_exits_is_recorded_with_its_exit_code(app: Tasker
     task = app.get(task_id)
     assert task.status is TaskStatus.FAILED
     assert re.search(r"exited with code 9\b", task.last_error) and "EOFError" not in task.last_error
+
+
+def test_listings_never_return_whole_large_values(local, app: Tasker):
+    """A 900 kB payload and result: the list API leaves them out (and says so), the pages show
+    a bounded part; GET /api/tasks/{id} still returns them whole."""
+    @app.handler()
+    def echo(payload):
+        return payload
+
+    big = {"blob": "x" * 900_000}
+    task_id = app.create("echo", big)
+    small = app.create("echo", {"n": 1})
+    app.process_queue()
+    listed = {t["id"]: t for t in local.get("/api/tasks").json()["tasks"]}
+    assert listed[task_id]["payload"] is None and listed[task_id]["result"] is None
+    size = len(json.dumps(big))
+    assert listed[task_id]["truncated"] == {"payload": size, "result": size}
+    assert listed[small]["payload"] == {"n": 1} and listed[small]["truncated"] == {}
+    assert local.get(f"/api/tasks/{task_id}").json()["result"] == big
+    assert len(local.get("/tasks").content) < 100_000
+    page = local.get(f"/tasks/{task_id}")
+    assert page.status_code == 200 and len(page.content) < 300_000 and "see the JSON API for the whole value" in page.text
+
+
+def test_a_handler_raising_system_exit_in_a_cron_pass_fails_its_task_not_the_server(make_client, app: Tasker):
+    @app.handler(max_attempts=1)
+    async def leave(payload):
+        raise SystemExit(4)
+
+    @app.handler(max_attempts=1)
+    def leave_sync(payload):
+        raise KeyboardInterrupt
+
+    ids = [app.create("leave"), app.create("leave_sync")]
+    client = make_client(cron_secret="cron-secret-for-exit")
+    response = client.post("/api/tasks/cron", headers={"Authorization": "Bearer cron-secret-for-exit"})
+    assert response.status_code == 200 and response.json()["failed"] == 2
+    assert [app.get(i).status for i in ids] == [TaskStatus.FAILED, TaskStatus.FAILED]
+    assert client.get("/api/stats").status_code == 200

@@ -30,7 +30,7 @@ async def list_tasks(request: Request) -> Response:
         tasks = await _web(request).tasker.alist(**list_filters(request))
     except InputError as exc:
         raise from_core(exc, "query") from None
-    return JSONResponse({"tasks": [task_json(t) for t in tasks], "count": len(tasks)})
+    return JSONResponse({"tasks": [task_json(t, listed=True) for t in tasks], "count": len(tasks)})
 
 
 async def create_task(request: Request) -> Response:

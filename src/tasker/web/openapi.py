@@ -10,6 +10,7 @@ from ..limits import (
     MAX_CRON_BATCH,
     MAX_DELAY,
     MAX_DEPENDENCIES,
+    MAX_LISTED_VALUE_BYTES,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
     MAX_TIMEOUT,
@@ -85,6 +86,9 @@ TASK = {
         "fire_time": NULLABLE_TIME,
         "progress": {"description": "The latest value the handler reported with ctx.progress()"},
         "pending_dependencies": {"type": "integer"},
+        "truncated": {"type": "object", "additionalProperties": {"type": "integer"},
+                      "description": f"In a listing only: the values left out for their size (over {MAX_LISTED_VALUE_BYTES} bytes "
+                                     "as JSON), with their size in bytes; GET /api/tasks/{id} returns them whole"},
     },
 }
 

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..limits import MAX_SHOWN_VALUE_CHARS
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -30,11 +32,14 @@ def visible(value: Any, multiline: bool = False) -> str:
 
 
 def pretty(value: Any) -> str:
-    return visible(json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False), multiline=True)
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+    if len(text) > MAX_SHOWN_VALUE_CHARS:   # the page stays light; the JSON API has it whole
+        text = text[:MAX_SHOWN_VALUE_CHARS] + f"\n… ({len(text):,} characters in all: see the JSON API for the whole value)"
+    return visible(text, multiline=True)
 
 
 def compact(value: Any, limit: int = 80) -> str:
-    text = visible(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    text = visible(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)[: limit * 8])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
