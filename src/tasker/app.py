@@ -8,10 +8,11 @@ hop, since producing is the hot path of a web application.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from typing import Any, Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, ParamSpec, Sequence, TypeVar, overload
 
 from . import checks
 from .enqueue import NewTask, TaskBatch, TaskDefaults, build_new_task, build_new_tasks
@@ -24,11 +25,14 @@ from .runtime import Runtime, blocking
 from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, parse_url
 from .store.records import MinuteCount, RecentAttempt
-from .task import Task, TaskStatus, WorkerState
+from .task import Task, TaskStatus, WorkerState, unhandled_types
+from .tasks import TaskFunction, default_name, runner_for
 from .worker.one_pass import PassSummary, process_queue
 from .worker.supervisor import run_in_new_loop
 from .worker.worker import Worker, WorkerSettings
 
+P = ParamSpec("P")
+R = TypeVar("R")
 # The class defines a method named ``list``: these spell the built-in generics for its annotations.
 Ids = list[str]
 Tasks = list[Task]
@@ -57,12 +61,14 @@ class Tasker:
         lease: float = 30.0,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        strict_types: bool = False,
     ):
         self.config = parse_url(url, schema)
         self.concurrency = checks.integer(concurrency, "concurrency", 1)
         self.lease = checks.seconds(lease, "lease", positive=True)
         self.max_payload_bytes = checks.integer(max_payload_bytes, "max_payload_bytes", 1)
         self.max_result_bytes = checks.integer(max_result_bytes, "max_result_bytes", 1)
+        self.strict_types = strict_types
         self.handlers: dict[str, Handler] = {}
         self.events = Events()
         self.runtime = Runtime(self.config)
@@ -95,6 +101,28 @@ class Tasker:
         handler = make_handler(name, fn, **options)
         self.handlers[name] = handler
         return handler
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> TaskFunction[P, R]: ...
+
+    @overload
+    def task(self, fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[Callable[P, R]], TaskFunction[P, R]]: ...
+
+    def task(self, fn: Callable[P, R] | None = None, /, *, name: str | None = None, **options: Any) -> Any:
+        """Make the decorated function a task type (named ``module.qualname`` unless ``name=``),
+        with ``defer`` / ``adefer`` / ``using``; options as for ``handler``.
+
+        >>> @app.task(max_attempts=5, queue="emails")
+        ... def send_welcome(user_id: int, locale: str = "en") -> str: ...
+        >>> task_id = send_welcome.defer(42, locale="fr")
+        """
+
+        def decorate(function: Callable[P, R]) -> TaskFunction[P, R]:
+            task = TaskFunction(self, function, name or default_name(function))
+            self.register(task.name, runner_for(task), **options)
+            return task
+
+        return decorate if fn is None else decorate(fn)
 
     def on_success(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``fn(event)`` after every successful attempt (a ``TaskEvent``)."""
@@ -149,20 +177,38 @@ class Tasker:
 
     # -- producing -----------------------------------------------------------------
 
-    def _defaults(self, type: Any) -> TaskDefaults:
+    def _handler_for(self, type: Any) -> Handler | None:
+        """The handler registered here for ``type``; with ``strict_types``, a type with none is refused."""
         handler = self.handlers.get(type) if isinstance(type, str) else None
+        if handler is None and self.strict_types and isinstance(type, str):
+            close = difflib.get_close_matches(type, list(self.handlers), n=3)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            checks.refuse("type", f"no handler is registered here for task type {type!r}{hint}; "
+                                  "strict_types=True refuses types no handler in this process knows")
+        return handler
+
+    def _defaults(self, type: Any) -> TaskDefaults:
+        handler = self._handler_for(type)
         return handler.defaults if handler else TaskDefaults()
 
     def _new_task(self, type: Any, payload: Any, options: dict[str, Any]) -> NewTask:
-        return build_new_task(type, payload, self._defaults(type), self.max_payload_bytes, **options)
+        handler = self._handler_for(type)
+        if handler is not None:
+            payload = handler.prepare_payload(payload)
+        return build_new_task(type, payload, handler.defaults if handler else TaskDefaults(), self.max_payload_bytes, **options)
 
     def _new_tasks(self, type: Any, payloads: Iterable[Any], options: dict[str, Any]) -> TaskBatch:
-        return build_new_tasks(type, payloads, self._defaults(type), self.max_payload_bytes, **options)
+        handler = self._handler_for(type)
+        return build_new_tasks(type, payloads, handler.defaults if handler else TaskDefaults(), self.max_payload_bytes,
+                               prepare=handler.prepare_payload if handler and handler.payload_model else None, **options)
 
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Async twin of ``create``."""
         task = self._new_task(type, payload, options)
-        return (await (await self.runtime.store()).insert_tasks([task], connection))[0]
+        ids = await (await self.runtime.store()).insert_tasks([task], connection)
+        if self.runtime.inline is not None:
+            await self.runtime.inline.run_async(ids)
+        return ids[0]
 
     def create(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Store a task and return its id; it runs when due on any worker.
@@ -175,12 +221,18 @@ class Tasker:
         """
         task = self._new_task(type, payload, options)
         _check_sync_connection(connection)
-        return self.runtime.blocking_store().insert_tasks_blocking([task], connection)[0]
+        ids = self.runtime.blocking_store().insert_tasks_blocking([task], connection)
+        if self.runtime.inline is not None:
+            self.runtime.inline.run_sync(ids)
+        return ids[0]
 
     async def acreate_many(self, type: str, payloads: Iterable[Any], *, connection: Any = None, **options: Any) -> Ids:
         """Async twin of ``create_many``."""
         tasks = self._new_tasks(type, payloads, options)
-        return await (await self.runtime.store()).insert_tasks(tasks, connection) if tasks else []
+        ids = await (await self.runtime.store()).insert_tasks(tasks, connection) if tasks else []
+        if self.runtime.inline is not None:
+            await self.runtime.inline.run_async(ids)
+        return ids
 
     def create_many(self, type: str, payloads: Iterable[Any], *, connection: Any = None, **options: Any) -> Ids:
         """Store one task per payload in one batch; ids in order. Bad input anywhere stores nothing.
@@ -189,7 +241,10 @@ class Tasker:
         """
         tasks = self._new_tasks(type, payloads, options)
         _check_sync_connection(connection)
-        return self.runtime.blocking_store().insert_tasks_blocking(tasks, connection) if tasks else []
+        ids = self.runtime.blocking_store().insert_tasks_blocking(tasks, connection) if tasks else []
+        if self.runtime.inline is not None:
+            self.runtime.inline.run_sync(ids)
+        return ids
 
     def schedule_at(self, when: Any, type: str, payload: Any = None, **options: Any) -> str:
         """``create`` due at ``when`` (an aware datetime, naive = UTC, or epoch seconds)."""
@@ -249,8 +304,12 @@ class Tasker:
     list = blocking(alist)
 
     async def astats(self) -> dict[str, Any]:
-        """Counts by status (top level and ``by_status``), ``by_queue`` and ``paused_queues``."""
-        return await (await self.runtime.store()).stats()
+        """Counts by status (top level and ``by_status``), ``by_queue``, ``paused_queues``, and
+        ``unhandled_types``: queued tasks of types no live worker has a handler for, by type."""
+        store = await self.runtime.store()
+        stats = await store.stats()
+        now = datetime.fromtimestamp(await store.now(), timezone.utc)
+        return {**stats, "unhandled_types": unhandled_types(await store.queued_types(), await store.list_workers(), now, self.lease)}
 
     stats = blocking(astats)
 

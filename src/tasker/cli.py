@@ -433,7 +433,12 @@ def stats(as_json: bool, url: str | None) -> None:
     if as_json:
         echo_json(counts)
         return
-    stdout().print(stats_table(counts))
+    out = stdout()
+    out.print(stats_table(counts))
+    unhandled = counts.get("unhandled_types") or {}
+    if unhandled:
+        listed = ", ".join(f"{visible(type_)} ({n})" for type_, n in unhandled.items())
+        out.print(text(f"warning: queued types that no live worker handles: {listed}", "yellow"))
 
 
 def stats_table(counts: dict[str, Any]) -> Table:

@@ -1,9 +1,10 @@
 """TaskContext: what a handler knows about the attempt it is running."""
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from . import checks
 from .limits import DEFAULT_MAX_PAYLOAD_BYTES
@@ -34,10 +35,25 @@ class TaskContext:
     queue: str
     meta: dict | None = None
     max_progress_bytes: int = field(default=DEFAULT_MAX_PAYLOAD_BYTES, repr=False)
+    running: ClassVar[contextvars.ContextVar["TaskContext"]] = contextvars.ContextVar("tasker_task_context")
     _cancel: threading.Event | None = field(default=None, repr=False)   # made when a thread first waits
     cancel_reason: str | None = field(default=None, repr=False)
     progress_json: str | None = field(default=None, repr=False)
     progress_dirty: bool = field(default=False, repr=False)
+
+    @classmethod
+    def current(cls) -> "TaskContext":
+        """The context of the task running here (a function task has no ``ctx`` parameter).
+        LookupError outside a task.
+
+        >>> @app.task()
+        ... def export(report_id: int) -> None:
+        ...     TaskContext.current().progress({"done": 0})
+        """
+        try:
+            return cls.running.get()
+        except LookupError:
+            raise LookupError("TaskContext.current() is only known inside a running task") from None
 
     @property
     def cancelled(self) -> bool:

@@ -5,7 +5,7 @@ Everything here runs before any I/O, so bad input is refused with nothing stored
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from . import checks
 from .checks import Checks
@@ -36,6 +36,7 @@ class TaskDefaults:
     queue: str = DEFAULT_QUEUE
     priority: int = DEFAULT_PRIORITY
     retry_delay: float | None = None
+    cancellable: bool = True
 
 
 class NewTask(NamedTuple):
@@ -54,6 +55,7 @@ class NewTask(NamedTuple):
     unique_key: str | None
     meta_json: str | None
     depends_on: tuple[str, ...] = ()
+    cancellable: bool = True    # False: a running task of this type is not interrupted by cancel
 
 
 def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, **options: Any) -> NewTask:
@@ -74,11 +76,13 @@ class TaskBatch(Sequence[NewTask]):
     rows (PostgreSQL's COPY) while the next are checked; a bad one raises, naming
     its position, inside the store's transaction, and nothing is stored."""
 
-    def __init__(self, template: NewTask, ids: list[str], payloads: list[Any], limit: int):
+    def __init__(self, template: NewTask, ids: list[str], payloads: list[Any], limit: int,
+                 prepare: Callable[[Any], Any] | None = None):
         self.template = template    # the shared options (its id and payload are placeholders)
         self.ids = ids
         self._payloads = payloads
         self._limit = limit
+        self._prepare = prepare     # a handler's payload model, checking and shaping each payload
         self._texts: list[str] = []
 
     def payloads_json(self, start: int = 0, stop: int | None = None) -> list[str]:
@@ -86,7 +90,7 @@ class TaskBatch(Sequence[NewTask]):
         stop = len(self.ids) if stop is None else min(stop, len(self.ids))
         texts, payloads, limit = self._texts, self._payloads, self._limit
         for position in range(len(texts), stop):
-            texts.append(_payload_at(position, payloads[position], limit))
+            texts.append(_payload_at(position, payloads[position], limit, self._prepare))
         return texts[start:stop]
 
     def __len__(self) -> int:
@@ -110,7 +114,8 @@ def needs_lookups(tasks: Sequence[NewTask]) -> bool:
     return any(t.unique_key or t.depends_on for t in sample)
 
 
-def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, **options: Any) -> TaskBatch:
+def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+                    prepare: Callable[[Any], Any] | None = None, **options: Any) -> TaskBatch:
     """A batch sharing its options, checked at once; its payloads are checked as the
     store reads them (``payload at position 3: ...`` names a bad one)."""
     if isinstance(payloads, (str, bytes, dict)):
@@ -120,7 +125,7 @@ def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, 
     shared = shared_options(check, defaults, max_payload_bytes, options)
     check.done()
     payloads = list(payloads)
-    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, max_payload_bytes)
+    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, max_payload_bytes, prepare)
 
 
 def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int, options: dict[str, Any]) -> tuple[Any, ...]:
@@ -149,6 +154,7 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
         None if unique_key is None else check(checks.name, unique_key, "unique_key"),
         None if options.get("meta") is None else check(meta_json, options["meta"], max_payload_bytes),
         check(dependency_ids, options.get("depends_on")) or (),
+        defaults.cancellable,
     )
 
 
@@ -172,9 +178,9 @@ def dependency_ids(depends_on: Any) -> tuple[str, ...]:
     return ids
 
 
-def _payload_at(position: int, payload: Any, limit: int) -> str:
+def _payload_at(position: int, payload: Any, limit: int, prepare: Callable[[Any], Any] | None = None) -> str:
     try:
-        return checks.json_text(payload, "payload", limit)
+        return checks.json_text(payload if prepare is None else prepare(payload), "payload", limit)
     except InputError as exc:
         checks.refuse("payloads", f"payload at position {position}: {exc}", exc.problems[0].kind)
 

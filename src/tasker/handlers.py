@@ -1,14 +1,19 @@
 """Handler registration: options per task type, and how a handler is called."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import checks
+from . import arguments, checks
+from .checks import Checks
 from .enqueue import TaskDefaults
+from .errors import InputError, Problem, input_error
 from .limits import MAX_ATTEMPTS, MAX_TIMEOUT, PRIORITY_RANGE
 from .retry import RetryDelay, validate_policy
+
+ExceptionTypes = tuple[type[BaseException], ...]
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,56 @@ class Handler:
     defaults: TaskDefaults
     retry_policy: RetryDelay | None = None
     isolation: str = "thread"   # sync handlers only: "thread" or "process" (killable)
+    retry_on: ExceptionTypes | None = None   # only these are retried (None: any)
+    dont_retry_on: ExceptionTypes = ()       # these fail the task at once
+    payload_model: Any = None                # a pydantic model or dataclass the payload must fit
+
+    def no_retry_reason(self, error: BaseException | None) -> str | None:
+        """Why an attempt that ended with ``error`` is not retried, or None (a timeout is a TimeoutError)."""
+        kind = TimeoutError if error is None else type(error)
+        if any(issubclass(kind, t) for t in self.dont_retry_on):
+            return f"{kind.__name__} is listed in dont_retry_on"
+        if self.retry_on is not None and not any(issubclass(kind, t) for t in self.retry_on):
+            return f"{kind.__name__} is not listed in retry_on"
+        return None
+
+    def prepare_payload(self, payload: Any) -> Any:
+        """The payload as stored: checked against ``payload_model`` (a model instance or a
+        value that fits it) and turned into JSON; refused naming the field that does not fit."""
+        if self.payload_model is None:
+            return payload
+        return arguments.encode(model_instance(self.payload_model, payload), self.payload_model)
+
+
+def model_instance(model: Any, payload: Any) -> Any:
+    """``payload`` as an instance of ``model`` (pydantic model or dataclass), or an InputError naming each field."""
+    if isinstance(payload, model):
+        return payload
+    if arguments.is_model(model):
+        import pydantic
+
+        try:
+            return model.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            raise input_error([Problem(".".join(["payload", *map(str, e["loc"])]), f"payload.{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                               for e in exc.errors()]) from None
+    if not isinstance(payload, dict):
+        checks.refuse("payload", f"payload must be an object with the fields of {model.__name__}, not {type(payload).__name__}", TypeError)
+    check = Checks()
+    names = {f.name for f in dataclasses.fields(model)}
+    for unknown in sorted(set(payload) - names):
+        check.add(f"payload.{unknown}", f"payload.{unknown}: not a field of {model.__name__}")
+    for field in dataclasses.fields(model):
+        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        if required and field.name not in payload:
+            check.add(f"payload.{field.name}", f"payload.{field.name}: required by {model.__name__}")
+    check.done()
+    try:
+        return arguments.decode(payload, model)
+    except InputError:
+        raise
+    except Exception as exc:
+        checks.refuse("payload", f"payload does not fit {model.__name__}: {exc}")
 
 
 def _wants_ctx(fn: Callable[..., Any], name: str) -> bool:
@@ -38,6 +93,13 @@ def _wants_ctx(fn: Callable[..., Any], name: str) -> bool:
     raise TypeError(f"handler {name!r} must take (payload) or (payload, ctx), not {len(params)} arguments")
 
 
+def _exception_types(value: Any, option: str) -> ExceptionTypes:
+    types = (value,) if isinstance(value, type) else tuple(value)
+    if not all(isinstance(t, type) and issubclass(t, BaseException) for t in types):
+        raise TypeError(f"{option} must be an exception class or a tuple of them, got {value!r}")
+    return types
+
+
 def make_handler(
     name: str,
     fn: Callable[..., Any],
@@ -48,6 +110,10 @@ def make_handler(
     queue: str | None = None,
     priority: int | None = None,
     isolation: str = "thread",
+    retry_on: Any = None,
+    dont_retry_on: Any = (),
+    cancellable: bool = True,
+    payload: Any = None,
     **extra: Any,
 ) -> Handler:
     """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
@@ -62,19 +128,43 @@ def make_handler(
         raise ValueError(f"isolation must be 'thread' or 'process', got {isolation!r}")
     if isolation == "process" and is_async:
         raise ValueError(f"isolation='process' is for sync handlers; {name!r} is async (it is cancelled directly)")
+    if not isinstance(cancellable, bool):
+        raise TypeError(f"cancellable must be True or False, got {cancellable!r}")
+    if payload is not None and not (arguments.is_model(payload) or (isinstance(payload, type) and dataclasses.is_dataclass(payload))):
+        raise TypeError(f"payload= must be a pydantic model or a dataclass, got {payload!r}")
     defaults = TaskDefaults(
         max_attempts=TaskDefaults.max_attempts if max_attempts is None else checks.integer(max_attempts, "max_attempts", 1, MAX_ATTEMPTS),
         timeout=TaskDefaults.timeout if timeout is None else checks.seconds(timeout, "timeout", MAX_TIMEOUT, positive=True),
         queue=TaskDefaults.queue if queue is None else checks.name(queue, "queue"),
         priority=TaskDefaults.priority if priority is None else checks.integer(priority, "priority", *PRIORITY_RANGE),
         retry_delay=None,
+        cancellable=cancellable,
     )
+    wants_ctx = _wants_ctx(fn, name)
     return Handler(
         name=name,
-        fn=fn,
+        fn=fn if payload is None else (AsyncModelHandler if is_async else ModelHandler)(fn, payload),
         is_async=is_async,
-        wants_ctx=_wants_ctx(fn, name),
+        wants_ctx=wants_ctx,
         defaults=defaults,
         retry_policy=policy,
         isolation=isolation,
+        retry_on=None if retry_on is None else _exception_types(retry_on, "retry_on"),
+        dont_retry_on=_exception_types(dont_retry_on, "dont_retry_on"),
+        payload_model=payload,
     )
+
+
+class ModelHandler:
+    """A handler declared with ``payload=Model``: called with the payload rebuilt as a Model."""
+
+    def __init__(self, fn: Callable[..., Any], model: Any):
+        self.fn, self.model = fn, model
+
+    def __call__(self, payload: Any, *ctx: Any) -> Any:
+        return self.fn(arguments.decode(payload, self.model), *ctx)
+
+
+class AsyncModelHandler(ModelHandler):
+    async def __call__(self, payload: Any, *ctx: Any) -> Any:
+        return await self.fn(arguments.decode(payload, self.model), *ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from . import checks
 from .context import CancelledByRequest
@@ -129,9 +129,11 @@ def _message(error: BaseException) -> str:
 
 def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
            progress_json: str | None = None, duration: float | None = None,
-           max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> Outcome:
+           max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+           no_retry: Callable[[BaseException | None], str | None] = lambda _error: None) -> Outcome:
     """The one place that maps an ending to an outcome. ``progress_json`` (the handler's
-    last report) and ``duration`` (seconds it ran) travel with it, so batching loses neither."""
+    last report) and ``duration`` (seconds it ran) travel with it, so batching loses neither;
+    ``no_retry(error)`` says why a failure is not retried (the handler's retry_on / dont_retry_on)."""
     ending = finished.ending
 
     def outcome(status: TaskStatus, **fields: Any) -> Outcome:
@@ -151,6 +153,9 @@ def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
     error = describe_error(finished.error, fallback) if ending is Ending.RAISED else fallback
     if isinstance(finished.error, Fail):
         return outcome(TaskStatus.FAILED, error=f"{error}\n\n(not retried: the handler raised Fail)")
+    reason = no_retry(finished.error)
+    if reason is not None:
+        return outcome(TaskStatus.FAILED, error=f"{error}\n\n(not retried: {reason})")
     if task.attempts >= task.max_attempts:
         return outcome(TaskStatus.FAILED, error=error)
     retry_in = finished.delay if finished.delay is not None else delay_for(task.attempts, task.retry_delay, policy)

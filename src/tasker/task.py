@@ -46,8 +46,9 @@ ACTION_NAMES = {"cancel": "cancelled", "retry": "retried", "run_now": "made due 
 
 
 def allows(action: str, task: "Task") -> bool:
-    """Whether ``action`` applies to ``task`` as it is now (a cancellation already asked for is not asked again)."""
-    if action == "cancel" and task.cancel_requested:
+    """Whether ``action`` applies to ``task`` as it is now (a cancellation already asked for is not
+    asked again; a running task whose handler is not cancellable is left to finish)."""
+    if action == "cancel" and (task.cancel_requested or (task.status is TaskStatus.RUNNING and not task.cancellable)):
         return False
     return task.status in ACTIONS[action]
 
@@ -60,6 +61,12 @@ def refusal(action: str, status: TaskStatus) -> str:
     already = "already " if status.finished else ""
     listed = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
     return f"it is {already}{status.value}, not {listed}"
+
+
+def unhandled_types(queued: dict[str, int], workers: list[WorkerState], now: datetime, lease: float) -> dict[str, int]:
+    """Queued task types that no live worker (one seen within ``lease`` seconds) has a handler for."""
+    handled = {t for w in workers if (now - w.last_seen).total_seconds() <= lease for t in w.types}
+    return {type_: n for type_, n in sorted(queued.items()) if type_ not in handled}
 
 
 def sql_statuses(statuses: frozenset[TaskStatus]) -> str:
@@ -100,6 +107,7 @@ class Task:
     progress: Any = None               # the latest value a handler gave ctx.progress()
     pending_dependencies: int = 0      # dependencies not yet succeeded
     errors: list = field(default_factory=list)  # failed attempts, newest last: {attempt, at, error}
+    cancellable: bool = True           # False: once running, cancel leaves it be (its handler said so)
 
 
 @dataclass(frozen=True)
@@ -114,3 +122,4 @@ class WorkerState:
     started_at: datetime
     last_seen: datetime
     running: int
+    types: list[str] = field(default_factory=list)   # the task types it has handlers for

@@ -451,3 +451,46 @@ def test_process_isolation_is_for_sync_handlers(app):
         app.register("a", handler, isolation="process")
     with pytest.raises(ValueError, match="isolation must be"):
         app.register("b", lambda p: None, isolation="fiber")
+
+
+def test_a_running_task_of_a_non_cancellable_type_is_not_interrupted(app):
+    """content-sources' list of cancellable task types: cancel returns False for a running
+    non-cancellable task, which finishes; a queued one is still cancelled."""
+    started, release = threading.Event(), threading.Event()
+
+    @app.handler(cancellable=False)
+    async def snapshot(payload):
+        started.set()
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        return "complete"
+
+    running = app.create("snapshot")
+    thread = run_worker_thread(app, concurrency=1)
+    try:
+        assert started.wait(10)
+        queued = app.create("snapshot")
+        assert app.cancel(running) is False
+        assert app.get(running).status is TaskStatus.RUNNING and not app.get(running).cancel_requested
+        assert app.cancel(queued) is True and app.get(queued).status is TaskStatus.CANCELLED
+        release.set()
+        assert app.result(running, timeout=10) == "complete"
+    finally:
+        stop(app, thread)
+
+
+def test_queued_types_that_no_live_worker_handles_show_in_stats(app):
+    @app.handler()
+    def handled(payload):
+        pass
+
+    app.create("handled")
+    app.create("misspeled")
+    app.create("misspeled")
+    assert app.stats()["unhandled_types"] == {"handled": 1, "misspeled": 2}   # no worker at all yet
+    thread = run_worker_thread(app, concurrency=1)
+    try:
+        wait_until(lambda: app.stats()["unhandled_types"] == {"misspeled": 2}, timeout=10)
+        assert app.workers()[0].types == ["handled"]
+    finally:
+        stop(app, thread)

@@ -16,11 +16,12 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"tasker.background", "tasker.loop", "tasker.limits", "tasker.errors", "tasker.ids", "tasker.jsonable"}),
     ("rules and records", {"tasker.task", "tasker.checks", "tasker.retry", "tasker.cron", "tasker.series", "tasker.enqueue",
                            "tasker.context", "tasker.handlers", "tasker.outcome", "tasker.store.records", "tasker.store.base",
-                           "tasker.store.url", "tasker.store.sqlfiles"}),
+                           "tasker.store.url", "tasker.store.sqlfiles", "tasker.arguments"}),
     ("stores", {"tasker.store", "tasker.store.simple", "tasker.store.postgres", "tasker.store.sqlite"}),
     ("worker", {"tasker.worker"}),
     ("runtime", {"tasker.runtime"}),
-    ("facade", {"tasker.app", "tasker"}),
+    ("facade", {"tasker.app", "tasker.tasks", "tasker"}),
+    ("testing", {"tasker.testing", "tasker.pytest_plugin"}),
     ("entry points", {"tasker.cli", "tasker.web", "tasker.demo", "tasker.__main__"}),
 ]
 # Beyond the order: what a layer must never import even though it lies below.

@@ -240,3 +240,18 @@ def test_mounted_under_a_prefix(app, populated):
         moved = client.post(f"/ops/tasker/tasks/{populated['queued']}/run-now", data={"csrf_token": token})
         assert moved.headers["location"] == f"/ops/tasker/tasks/{populated['queued']}?notice=run-now"
         assert client.get("/ops/tasker/api/openapi.json").json()["servers"] == [{"url": "/ops/tasker"}]
+
+
+def test_the_overview_warns_of_queued_types_no_live_worker_handles(local, app):
+    app.create("nobody_handles_this", {"n": 1})
+    page = local.get("/").text
+    assert "Queued tasks that no live worker handles" in page and "nobody_handles_this" in page
+    from tasker.cli import cli
+    from click.testing import CliRunner
+
+    shown = CliRunner().invoke(cli, ["stats", "--url", app.config.display if app.config.kind == "sqlite" else _url_of(app)])
+    assert "queued types that no live worker handles: nobody_handles_this (1)" in shown.output
+
+
+def _url_of(app) -> str:
+    return f"{app.config.target}{'&' if '?' in app.config.target else '?'}schema={app.config.schema}"

@@ -76,6 +76,7 @@ class WorkerInfo:
     pid: int
     queues: str
     concurrency: int
+    types: tuple[str, ...] = ()   # the task types it has handlers for
 
 
 class ProgressReport(NamedTuple):
@@ -193,6 +194,7 @@ def task_from_row(row: Row) -> Task:
         progress=decode(row["progress"]),
         pending_dependencies=row["pending_deps"],
         errors=_errors(decode(row["errors"])),
+        cancellable=bool(row["cancellable"]),
     )
 
 
@@ -218,6 +220,7 @@ def worker_from_row(row: Row) -> WorkerState:
     return WorkerState(
         id=row["id"], hostname=row["hostname"], pid=row["pid"], queues=row["queues"], concurrency=row["concurrency"],
         started_at=utc(row["started_at"]), last_seen=utc(row["last_seen"]), running=row["running"],
+        types=decode(row["types"]) or [],
     )
 
 
@@ -291,5 +294,5 @@ def schedule_params(spec: ScheduleSpec) -> dict[str, Any]:
         "every_seconds": spec.every_seconds, "cron": spec.cron, "timezone": spec.timezone, "mode": spec.mode,
         "catch_up": spec.catch_up, "anchor": spec.anchor, "first_at": spec.first_at, "queue": t.queue,
         "priority": t.priority, "max_attempts": t.max_attempts, "timeout": t.timeout,
-        "retry_delay": t.retry_delay, "meta": t.meta_json,
+        "retry_delay": t.retry_delay, "meta": t.meta_json, "cancellable": t.cancellable,
     }

@@ -80,6 +80,9 @@ class SimpleOperations:
     async def paused_queues(self) -> list[str]:
         return [row["name"] for row in await self._fetch("paused_queues")]
 
+    async def queued_types(self) -> dict[str, int]:
+        return {row["type"]: row["n"] for row in await self._fetch("queued_types")}
+
     async def insert_schedule(self, spec: ScheduleSpec) -> str:
         return (await self._fetch("insert_schedule", records.schedule_params(spec)))[0]["id"]
 

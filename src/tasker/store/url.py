@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_SQLITE_FILE = "tasker.db"
@@ -12,6 +13,8 @@ SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Secrets inside any text: the password of scheme://user:password@host, and password=... parameters.
 USERINFO_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):[^@\s]*@")
 PASSWORD_PARAMETER = re.compile(r"(?i)(?P<head>\b(?:ssl)?password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^&\s]*)")
+# sqlite:///:memory: is one database per Tasker, shared by all its connections (one per event loop).
+MEMORY_PREFIX = "file:tasker-memory-"
 DRIVER_SUFFIXES = ("+psycopg", "+psycopg2", "+psycopg_async", "+asyncpg")   # SQLAlchemy's spelling of a URL
 
 
@@ -35,7 +38,20 @@ class StoreConfig:
     @property
     def display(self) -> str:
         """The URL to show anywhere: passwords masked."""
+        if self.in_memory:
+            return "sqlite:///:memory:"
         return f"sqlite:///{self.target}" if self.kind == "sqlite" else redact(self.target)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.kind == "sqlite" and (self.target == ":memory:" or self.target.startswith(MEMORY_PREFIX))
+
+    def own_memory(self) -> "StoreConfig":
+        """For ``sqlite:///:memory:``: a database of its own, shared by every connection that
+        names it (one per event loop), instead of one per connection."""
+        if self.target != ":memory:":
+            return self
+        return replace(self, target=f"{MEMORY_PREFIX}{uuid.uuid4().hex}?mode=memory&cache=shared")
 
 
 def _check_schema(schema: str) -> str:

@@ -123,7 +123,7 @@ async def overview(request: Request) -> Response:
     alive = sum(1 for w in workers if time.time() - w.last_seen.timestamp() <= tasker.lease)
     return page(request, "overview.html", {
         "nav": "overview", "notice": _notice(request), "by_status": stats.get("by_status", {}), "total": stats.get("total", 0),
-        "queues": queues, "hour": hour, "workers_alive": alive,
+        "queues": queues, "hour": hour, "workers_alive": alive, "unhandled": stats.get("unhandled_types", {}),
         "chart": throughput_svg(activity["throughput"], time.time()),
     })
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger("tasker.worker")
 
@@ -26,7 +27,8 @@ class TaskEvent:
     status: str            # the status the task moves to: succeeded, queued (retry), failed, cancelled
     duration: float        # seconds the attempt ran
     result: Any = None
-    error: str | None = None
+    error: str | None = None   # as stored: the message and traceback
+    exception: BaseException | None = field(default=None, repr=False)   # the handler's own exception, if it raised
 
     @property
     def will_retry(self) -> bool:
@@ -42,6 +44,18 @@ class Events:
             raise TypeError(f"on_{kind} needs a callable")
         self.hooks[kind].append(fn)
         return fn
+
+    def remove(self, kind: str, fn: Callable[..., Any]) -> None:
+        self.hooks[kind].remove(fn)
+
+    @contextmanager
+    def listening(self, kind: str, fn: Callable[..., Any]) -> Iterator[None]:
+        """``fn`` is a hook while the block runs."""
+        self.add(kind, fn)
+        try:
+            yield
+        finally:
+            self.remove(kind, fn)
 
     async def emit(self, kind: str, *args: Any) -> None:
         for fn in self.hooks[kind]:

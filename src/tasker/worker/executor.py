@@ -9,7 +9,7 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 from ..context import TaskContext
 from ..handlers import Handler
 from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
@@ -91,8 +91,13 @@ def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: E
     else:
         args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
         # Copy context so contextvars (logging correlation ids and the like) reach the thread.
-        call = functools.partial(contextvars.copy_context().run, handler.fn, *args)
+        call = functools.partial(contextvars.copy_context().run, _with_context, ctx, handler.fn, *args)
     return asyncio.get_running_loop().run_in_executor(threads, call)
+
+
+def _with_context(ctx: TaskContext, fn: Callable[..., Any], *args: Any) -> Any:
+    TaskContext.running.set(ctx)   # in the copied context: TaskContext.current() in the handler
+    return fn(*args)
 
 
 async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor) -> Finished:
@@ -152,6 +157,7 @@ async def _run_inline(attempt: Attempt) -> Finished:
     assert runner is not None
     timer = asyncio.get_running_loop().call_later(task.timeout, attempt.interrupt, TIMEOUT)
     attempt.inner = runner
+    TaskContext.running.set(ctx)   # this task's own context: it runs one attempt
     try:
         value = await (handler.fn(task.payload, ctx) if handler.wants_ctx else handler.fn(task.payload))
     except asyncio.CancelledError:

@@ -75,13 +75,14 @@ class Lifecycle:
             return
         self.completer.submit(outcome)
         _settle(attempt, outcome)
-        await report(self.events, attempt, outcome, finished.value)
+        await report(self.events, attempt, outcome, finished.value, finished.error)
 
     def _decide(self, attempt: Attempt, finished: Finished) -> Outcome:
         task = attempt.task
         try:
-            return decide(task, finished, attempt.handler.retry_policy, attempt.ctx.progress_json, attempt.elapsed,
-                          self.max_result_bytes)
+            handler = attempt.handler
+            return decide(task, finished, handler.retry_policy, attempt.ctx.progress_json, attempt.elapsed,
+                          self.max_result_bytes, handler.no_retry_reason)
         except BaseException as exc:  # a bug or a hostile value: the attempt is still recorded, as failed
             log.exception("task %s: could not decide the outcome of attempt %d", task.id, task.attempts)
             error = describe_error(exc, "") + "\n\n(recorded as a failure: the outcome of this attempt could not be decided)"
@@ -93,13 +94,14 @@ def _settle(attempt: Attempt, outcome: Outcome | None) -> None:
         attempt.recorded.set_result(outcome)
 
 
-async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None) -> None:
+async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None, error: BaseException | None = None) -> None:
     """Log the attempt with its fields, then call the hooks."""
     succeeded = outcome.status is TaskStatus.SUCCEEDED
     if succeeded and not events.hooks["success"] and not log.isEnabledFor(logging.INFO):
         return  # the common case under load: nothing would see the event
     task = attempt.task
-    event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value, outcome.error)
+    event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value,
+                      outcome.error, error)
     fields = {"task_id": task.id, "task_type": task.type, "attempt": task.attempts, "duration": event.duration, "status": event.status}
     if succeeded:
         log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)

@@ -33,7 +33,7 @@ CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
 # Statements that only read: repeating one after its connection died cannot do anything twice.
-READS = frozenset({"get_task", "list_tasks", "stats", "list_workers", "throughput", "oldest_queued", "recent_durations",
+READS = frozenset({"get_task", "list_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
                    "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now"})
 
 
@@ -324,6 +324,10 @@ class PostgresStore(SimpleOperations):
         claimed.sort(key=lambda c: -c.priority)
         return claimed
 
+    async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
+        rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": list(ids)})
+        return [records.claimed_from_row(row) for row in rows]
+
     async def _claim_connection(self) -> psycopg.AsyncConnection:
         async with self.claimer_lock:
             conn = self.claimer
@@ -389,7 +393,8 @@ class PostgresStore(SimpleOperations):
     # -- workers ---------------------------------------------------------------
 
     async def heartbeat(self, worker: WorkerInfo) -> list[HeldClaim]:
-        params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues, "concurrency": worker.concurrency}
+        params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues,
+                  "concurrency": worker.concurrency, "types": list(worker.types)}
         return [records.held_claim_from_row(row) for row in await self._fetch("heartbeat", params)]
 
     async def rescue_tasks(self, lease: float) -> list[str]:
@@ -527,7 +532,8 @@ def _copy_tail(t: NewTask) -> str:
     run_at = "now" if t.run_at is None else _timestamp(t.run_at)
     retry_delay = "\\N" if t.retry_delay is None else repr(t.retry_delay)
     meta = "\\N" if t.meta_json is None else _escape(t.meta_json)
-    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\n"
+    cancellable = "t" if t.cancellable else "f"
+    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\n"
 
 
 def _escape(text: str) -> str:
@@ -573,6 +579,7 @@ def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
         "retry_delays": [t.retry_delay for t in tasks],
         "unique_keys": [t.unique_key for t in tasks],
         "metas": [t.meta_json for t in tasks],
+        "cancellables": [t.cancellable for t in tasks],
     }
 
 

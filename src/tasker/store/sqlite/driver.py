@@ -37,6 +37,11 @@ WATCH_INTERVAL = 0.01   # seconds between looks for other processes' commits
 # often, and beat at least every second: a heartbeat waits for the file's write lock.
 TIMINGS = StoreTimings(poll_interval=0.1, max_heartbeat_interval=1.0)
 
+# In-memory databases: path -> (the thread and the connection all their stores share), and how many stores use them.
+_MEMORY: dict[str, tuple[ThreadPoolExecutor, sqlite3.Connection | None]] = {}
+_MEMORY_USERS: dict[str, int] = {}
+_MEMORY_LOCK = threading.Lock()
+
 # In-process listeners per database file: a task created in this process
 # wakes this process's workers at once, without waiting for their poll.
 _listeners: dict[str, set["LocalListener"]] = {}
@@ -57,7 +62,7 @@ def _statements(script: str) -> Iterator[str]:
 
 
 class SqliteStore(SimpleOperations):
-    """Tasks in one SQLite file (or ``:memory:``)."""
+    """Tasks in one SQLite file (or in memory: ``sqlite:///:memory:``, one database per Tasker)."""
 
     migrates_itself = True   # the embedded default works with no setup step
     # IntegrityError: a NOT NULL or CHECK refused (NaN binds as NULL); ValueError: a lone surrogate.
@@ -71,6 +76,10 @@ class SqliteStore(SimpleOperations):
         self.migrations = load_migrations(PACKAGE, {})
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasker-sqlite")
         self._conn: sqlite3.Connection | None = None
+        if config.in_memory:
+            # One connection and one thread for every store of an in-memory database (one per
+            # event loop): SQLite's shared cache would refuse a second writer at once (no waiting).
+            self._thread, self._conn = _MEMORY.setdefault(self.path, (self._thread, None))
 
     # -- plumbing --------------------------------------------------------------
 
@@ -102,13 +111,28 @@ class SqliteStore(SimpleOperations):
     # -- lifecycle -------------------------------------------------------------
 
     async def open(self) -> None:
+        if self.config.in_memory:
+            with _MEMORY_LOCK:
+                thread, conn = _MEMORY[self.path]
+                if conn is None:
+                    conn = thread.submit(self._open_connection).result()
+                    _MEMORY[self.path] = (thread, conn)
+                _MEMORY_USERS[self.path] = _MEMORY_USERS.get(self.path, 0) + 1
+            self._conn = conn
+            return
         await self._call(self._connect)
 
+    def _open_connection(self) -> sqlite3.Connection:
+        self._connect()
+        assert self._conn is not None
+        return self._conn
+
     def _connect(self) -> None:
-        if self.path != ":memory:":
+        if not self.config.in_memory:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   uri=self.config.in_memory)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -120,6 +144,13 @@ class SqliteStore(SimpleOperations):
         self._conn = conn
 
     async def close(self) -> None:
+        if self.config.in_memory and self._conn is not None:
+            with _MEMORY_LOCK:   # the last store of the database closes it
+                _MEMORY_USERS[self.path] -= 1
+                if _MEMORY_USERS[self.path]:
+                    self._conn = None
+                    return
+                del _MEMORY[self.path], _MEMORY_USERS[self.path]
         if self._conn is not None:
             try:
                 await self._call(self._conn.close)
@@ -263,6 +294,10 @@ class SqliteStore(SimpleOperations):
         claimed.sort(key=lambda c: -c.priority)
         return claimed
 
+    async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
+        rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": json.dumps(list(ids))})
+        return sorted((records.claimed_from_row(r) for r in rows), key=lambda c: -c.priority)
+
     def _claim(self, params: dict[str, Any]) -> list[sqlite3.Row]:
         if not self._rows("any_due", params):
             return []
@@ -296,7 +331,7 @@ class SqliteStore(SimpleOperations):
         listener = LocalListener(self.path, asyncio.get_running_loop(), on_wakeup, on_cancel)
         with _listeners_lock:
             _listeners.setdefault(self.path, set()).add(listener)
-        if self.path != ":memory:":
+        if not self.config.in_memory:   # one process's own database: its commits notify in-process
             listener.watch(lambda: self._call(self._data_version))
         return listener
 
@@ -345,7 +380,7 @@ class SqliteStore(SimpleOperations):
             # The time is read once the write lock is ours: waiting for it must not age the beat.
             now = time.time()
             params = {"id": worker.id, "hostname": worker.hostname, "pid": worker.pid, "queues": worker.queues,
-                      "concurrency": worker.concurrency, "now": now}
+                      "concurrency": worker.concurrency, "types": json.dumps(list(worker.types)), "now": now}
             self._rows("heartbeat", params)
             rows = self._rows("running_claims", {"id": worker.id, "now": now})
         return [records.held_claim_from_row(r) for r in rows]
@@ -376,6 +411,7 @@ def _row(t: NewTask, now: float) -> dict[str, Any]:
         "id": t.id, "type": t.type, "payload": t.payload_json, "queue": t.queue, "priority": t.priority,
         "run_at": t.run_at, "delay": t.delay, "max_attempts": t.max_attempts, "timeout": t.timeout,
         "retry_delay": t.retry_delay, "unique_key": t.unique_key, "meta": t.meta_json, "now": now,
+        "cancellable": 1 if t.cancellable else 0,
     }
 
 

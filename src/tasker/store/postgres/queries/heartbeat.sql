@@ -3,8 +3,8 @@
 -- on cancellations whose notification was lost and on claims it lost or
 -- never heard of.
 WITH beat AS (
-    INSERT INTO {schema}.workers (id, hostname, pid, queues, concurrency)
-    VALUES (%(id)s::uuid, %(hostname)s, %(pid)s, %(queues)s, %(concurrency)s)
+    INSERT INTO {schema}.workers (id, hostname, pid, queues, concurrency, types)
+    VALUES (%(id)s::uuid, %(hostname)s, %(pid)s, %(queues)s, %(concurrency)s, %(types)s::text[])
     ON CONFLICT (id) DO UPDATE SET last_seen = now()
     RETURNING id
 )

@@ -1,7 +1,8 @@
--- A queued task ends cancelled now; a running one is flagged for its worker.
+-- A queued task ends cancelled now; a running one is flagged for its worker, unless its
+-- handler must not be interrupted (cancellable=False): then nothing changes.
 UPDATE tasks
 SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
     finished_at = CASE WHEN status = 'queued' THEN :now ELSE finished_at END,
     cancel_requested = 1
-WHERE id = :id AND status IN {can_cancel}
+WHERE id = :id AND status IN {can_cancel} AND (status = 'queued' OR cancellable)
 RETURNING status

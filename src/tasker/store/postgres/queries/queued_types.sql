@@ -1,0 +1,5 @@
+-- How many tasks of each type are queued (to see the types no live worker handles).
+SELECT type, count(*)::bigint AS n
+FROM {schema}.tasks
+WHERE status = 'queued'
+GROUP BY type

@@ -1,0 +1,7 @@
+-- Handlers that must not be interrupted (cancellable=False): a running task of such a type
+-- is not cancelled (a queued one still is). Stored with the task and its series, because
+-- the process that cancels need not have the handler registered.
+ALTER TABLE tasks ADD COLUMN cancellable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE schedules ADD COLUMN cancellable INTEGER NOT NULL DEFAULT 1;
+-- The task types each worker handles (a JSON array), so that queued types no live worker handles show.
+ALTER TABLE workers ADD COLUMN types TEXT NOT NULL DEFAULT '[]';
