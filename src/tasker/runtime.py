@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import functools
 import os
+import sqlite3
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,9 @@ class Runtime:
     """One ``Tasker``'s stores (one per event loop), private loop thread, pass threads and workers."""
 
     def __init__(self, config: StoreConfig):
-        self.config = config
+        self.config = config.own_memory()
+        # An in-memory database lives while a connection to it is open: this one keeps it for the Tasker's life.
+        self.keeper = sqlite3.connect(self.config.target, uri=True, check_same_thread=False) if config.in_memory else None
         self._fresh()
         _RUNTIMES.add(self)
 
@@ -41,6 +44,7 @@ class Runtime:
         self.threads: ThreadPoolExecutor | None = None
         self.threads_lock = threading.Lock()
         self.workers = Supervisor()
+        self.inline: InlineRunner | None = None   # testing.inline: each created task runs at once
 
     async def store(self, prepare: bool = True) -> Store:
         """This event loop's store, opened on first use. ``prepare``: migrate a store that
@@ -124,6 +128,11 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class InlineRunner(Protocol):
+    def run_sync(self, ids: list[str]) -> None: ...
+    async def run_async(self, ids: list[str]) -> None: ...
 
 
 class HasRuntime(Protocol):

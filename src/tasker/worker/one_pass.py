@@ -6,7 +6,7 @@ import os
 import socket
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from ..background import cancel_and_wait
 from ..errors import TaskerError
@@ -69,14 +69,22 @@ async def process_queue(
     pass killed half-way has its tasks rescued like any worker's.
     """
     await materialize(store, lookahead=0.0)
+    return await run_pass(store, handlers, events, threads, settings,
+                          lambda worker_id: store.claim_tasks(worker_id, list(handlers), None, batch_size))
+
+
+async def run_pass(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, settings: WorkerSettings,
+                   claim: Callable[[str], Awaitable[list[ClaimedTask]]]) -> PassSummary:
+    """One pass over the tasks ``claim(worker_id)`` claims (``process_queue``: the due ones;
+    ``testing``: given ones), as a short-lived registered worker."""
     if not handlers:
         return PassSummary()
-    info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", settings.concurrency)
+    info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), "*", settings.concurrency, tuple(sorted(handlers)))
     heartbeat = Heartbeat(store, info, max(0.5, settings.lease / 6), settings.lease, lambda claims, sent_at: None, lambda ids: None)
     await heartbeat.beat()
     beating = asyncio.create_task(heartbeat.run())
     try:
-        claimed = await store.claim_tasks(info.id, list(handlers), None, batch_size)
+        claimed = await claim(info.id)
         outcomes = await _run_all(store, handlers, events, threads, claimed, settings)
     finally:
         await cancel_and_wait(beating)
