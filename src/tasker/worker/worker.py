@@ -81,7 +81,8 @@ class Worker:
         self.handlers = handlers
         self.events = events
         self.settings = settings
-        self.info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), describe_queues(settings.queues), settings.concurrency)
+        self.info = WorkerInfo(new_id(), socket.gethostname(), os.getpid(), describe_queues(settings.queues), settings.concurrency,
+                               tuple(sorted(handlers)))
         # Keyed by claim token: a worker may hold a task again (rescued from it
         # while it stalled) while its earlier run is still winding down.
         self.running: dict[str, Attempt] = {}
