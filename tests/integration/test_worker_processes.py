@@ -145,6 +145,29 @@ def test_paused_worker_resumed_after_rescue_changes_no_row(app: Tasker, store_ur
     assert runs[0][2] < runs[1][2] < runs[0][3]
 
 
+def test_a_resumed_worker_does_not_start_held_tasks_whose_claims_were_rescued(app: Tasker, store_url: str, db: Db, spawn):
+    """Tasks claimed ahead (prefetched, waiting for a slot) when the worker froze past its lease
+    were rescued meanwhile: once resumed, it must not start them (found by benchmarks/soak.py)."""
+    a = spawn(store_url, C=2, **FAST)
+    wait_registered(db, 1)
+    app.create_many("sleep", [{"seconds": 0.005}] * 80)   # short: the worker starts prefetching
+    wait_until(lambda: db.count("status = 'succeeded'") == 80, 30, message="warm-up done")
+    app.create_many("sleep", [{"seconds": 0.005}] * 400)
+    wait_until(lambda: db.count("status = 'succeeded'") > 120, 30, message="the worker is busy")
+    pause(a, db)
+    stopped = time.time()
+    held = {str(task_id): attempt for task_id, attempt in db.rows("SELECT id, attempts FROM tasks WHERE status = 'running'")}
+    assert held, "the worker held nothing when it was paused"
+    b = spawn(store_url, C=2, **FAST)
+    wait_until(lambda: not set(held) & {str(r[0]) for r in db.rows("SELECT id FROM tasks WHERE status = 'running' AND attempts = 1")},
+               LEASE + 15, interval=0.05, message="the paused worker's claims were rescued")
+    a.send(signal.SIGCONT)
+    wait_all_done(db, 60, [a, b])
+    late = [(task_id, attempt) for task_id, attempt in held.items()
+            for run_attempt, pid, started, _ in db.executions(task_id) if pid == a.pid and run_attempt == attempt and started > stopped]
+    assert late == [], f"the resumed worker started {len(late)} task(s) it no longer held"
+
+
 def stale_outcome_logged(log: str, task_id: str) -> bool:
     """The stale worker kept its outcome out: its heartbeat saw the claim was gone
     and dropped it, or the completer's fenced write was refused."""

@@ -1,6 +1,7 @@
 """One heartbeat per worker process, and the rescue of tasks held by dead workers."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Callable
@@ -37,6 +38,8 @@ class Heartbeat:
         self.on_rescued = on_rescued
         self.last_beat = time.monotonic()   # when the last heartbeat was written
         self.rescue_after = 0.0
+        self.confirmed = 0.0                # the send time of the last beat whose claims were reconciled
+        self.beaten = asyncio.Event()       # set (and replaced) at each reconciled beat
 
     async def beat(self) -> None:
         """Mark this worker alive; report the claims the store says it holds.
@@ -52,6 +55,19 @@ class Heartbeat:
             self.rescue_after = written_at + self.lease
         self.last_beat = written_at
         self.on_claims(claims, sent_at)
+        self.confirmed = sent_at
+        self.beaten.set()
+        self.beaten = asyncio.Event()
+
+    def stale(self) -> bool:
+        """True after a gap of this worker's own (a stall, SIGSTOP, an outage) longer than half the
+        lease: its claims may have been rescued meanwhile, and it cannot know until it beats."""
+        return time.monotonic() - self.last_beat > self.lease / 2
+
+    async def reconciled_since(self, since: float) -> None:
+        """Wait for a beat sent after ``since`` whose claims have been reconciled."""
+        while self.confirmed < since:
+            await self.beaten.wait()
 
     async def rescue(self) -> None:
         if time.monotonic() < self.rescue_after:

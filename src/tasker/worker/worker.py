@@ -90,7 +90,8 @@ class Worker:
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
-        self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events, settings.max_result_bytes)
+        self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events,
+                                   settings.max_result_bytes, self._admit)
         self.pace = 1.0   # typical attempt duration (moving average), seconds
         self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(), self._start, self._drained)
         self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(), settings.lease, self._reconcile, self._rescued)
@@ -193,6 +194,12 @@ class Worker:
 
     async def _execute(self, attempt: Attempt) -> None:
         await self.lifecycle.carry_out(attempt, after_run=self._after_run, keep=self._still_ours)
+
+    async def _admit(self, attempt: Attempt) -> None:
+        """Before a held task starts: after a stall of this worker's own, wait for a heartbeat to
+        say which claims still hold (a rescued one is then interrupted as lost, and does not run)."""
+        if self.heartbeat.stale():
+            await self.heartbeat.reconciled_since(time.monotonic())
 
     def _after_run(self, attempt: Attempt) -> None:
         self.fetcher.slot_freed(attempt.task.queue)
