@@ -12,12 +12,14 @@ import difflib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, ParamSpec, Sequence, TypeVar, overload
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, ParamSpec, Sequence, Sized, TypeVar, overload
 
 from . import checks
 from .enqueue import NewTask, TaskBatch, TaskDefaults, build_new_task, build_new_tasks
 from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
-from .worker.events import Events
+from .context import TaskContext
+from .worker.events import Creation, Events
 from .handlers import Handler, make_handler
 from .ids import is_id
 from .limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE, MAX_DELAY, MAX_LIST_LIMIT
@@ -136,6 +138,29 @@ class Tasker:
         """Call ``fn()`` when a worker runs out of due tasks."""
         return self.events.add("idle", fn)
 
+    def on_create(self, fn: Callable[[Creation], Any]) -> Callable[[Creation], Any]:
+        """Call ``fn(creation)`` before each create, defer or create_many stores anything (a
+        ``Creation``: type, payload, options, and ``headers`` it may add, which travel with the
+        task); it may return ``after(ids, error)``, called once the insert is done or failed."""
+        return self.events.add("create", fn)
+
+    def middleware(self, fn: Callable[[TaskContext, Callable[[], Any]], Any]) -> Callable[..., Any]:
+        """Wrap every attempt: ``fn(ctx, call_next)``, sync or async, returns what ``call_next()``
+        returns (the handler's result) and sees what it raises. The first registered is outermost.
+
+        >>> @app.middleware
+        ... async def timed(ctx, call_next):
+        ...     started = time.monotonic()
+        ...     try:
+        ...         return await call_next()
+        ...     finally:
+        ...         log.info("%s took %.3fs", ctx.type, time.monotonic() - started)
+        """
+        if not callable(fn):
+            raise TypeError("a middleware must be callable: (ctx, call_next)")
+        self.events.middlewares.append(fn)
+        return fn
+
     def periodic(self, every: Any, name: str | None = None, *, payload: Any = None, timezone: str | None = None,
                  mode: str = "fixed_rate", catch_up: int = 1, **options: Any) -> Callable[..., Any]:
         """Declare a recurring task in code: registers the handler and, when a
@@ -191,21 +216,40 @@ class Tasker:
         handler = self._handler_for(type)
         return handler.defaults if handler else TaskDefaults()
 
-    def _new_task(self, type: Any, payload: Any, options: dict[str, Any]) -> NewTask:
+    def _new_task(self, type: Any, payload: Any, options: dict[str, Any], headers: dict[str, Any] | None) -> NewTask:
         handler = self._handler_for(type)
         if handler is not None:
             payload = handler.prepare_payload(payload)
-        return build_new_task(type, payload, handler.defaults if handler else TaskDefaults(), self.max_payload_bytes, **options)
+        return build_new_task(type, payload, handler.defaults if handler else TaskDefaults(), self.max_payload_bytes,
+                              headers, **options)
 
-    def _new_tasks(self, type: Any, payloads: Iterable[Any], options: dict[str, Any]) -> TaskBatch:
+    def _new_tasks(self, type: Any, payloads: Iterable[Any], options: dict[str, Any], headers: dict[str, Any] | None) -> TaskBatch:
         handler = self._handler_for(type)
         return build_new_tasks(type, payloads, handler.defaults if handler else TaskDefaults(), self.max_payload_bytes,
-                               prepare=handler.prepare_payload if handler and handler.payload_model else None, **options)
+                               prepare=handler.prepare_payload if handler and handler.payload_model else None,
+                               headers=headers, **options)
+
+    @contextmanager
+    def _announced(self, type: Any, payload: Any, options: dict[str, Any], count: int = 1) -> Iterator[Creation]:
+        """Run the create hooks around one create call: before (they may add headers) and after,
+        with the ids it stored (``creation.ids``) or the error that stored nothing."""
+        creation = Creation(type, payload, dict(options), count=count)
+        if not self.events.hooks["create"]:
+            yield creation
+            return
+        after = self.events.creating(creation)
+        try:
+            yield creation
+        except BaseException as exc:
+            after(None, exc)
+            raise
+        after(creation.ids, None)
 
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Async twin of ``create``."""
-        task = self._new_task(type, payload, options)
-        ids = await (await self.runtime.store()).insert_tasks([task], connection)
+        with self._announced(type, payload, options) as creation:
+            task = self._new_task(type, payload, options, creation.headers)
+            ids = creation.ids = await (await self.runtime.store()).insert_tasks([task], connection)
         if self.runtime.inline is not None:
             await self.runtime.inline.run_async(ids)
         return ids[0]
@@ -219,17 +263,20 @@ class Tasker:
 
         >>> app.create("sendWebhook", {"url": url}, delay=30, unique_key=f"hook:{order_id}")
         """
-        task = self._new_task(type, payload, options)
         _check_sync_connection(connection)
-        ids = self.runtime.blocking_store().insert_tasks_blocking([task], connection)
+        with self._announced(type, payload, options) as creation:
+            task = self._new_task(type, payload, options, creation.headers)
+            ids = creation.ids = self.runtime.blocking_store().insert_tasks_blocking([task], connection)
         if self.runtime.inline is not None:
             self.runtime.inline.run_sync(ids)
         return ids[0]
 
     async def acreate_many(self, type: str, payloads: Iterable[Any], *, connection: Any = None, **options: Any) -> Ids:
         """Async twin of ``create_many``."""
-        tasks = self._new_tasks(type, payloads, options)
-        ids = await (await self.runtime.store()).insert_tasks(tasks, connection) if tasks else []
+        payloads = _sized(payloads)
+        with self._announced(type, payloads, options, len(payloads) if isinstance(payloads, Sized) else 0) as creation:
+            tasks = self._new_tasks(type, payloads, options, creation.headers)
+            ids = creation.ids = await (await self.runtime.store()).insert_tasks(tasks, connection) if tasks else []
         if self.runtime.inline is not None:
             await self.runtime.inline.run_async(ids)
         return ids
@@ -239,9 +286,11 @@ class Tasker:
 
         >>> ids = app.create_many("thumbnail", [{"image": n} for n in range(1000)], queue="media")
         """
-        tasks = self._new_tasks(type, payloads, options)
         _check_sync_connection(connection)
-        ids = self.runtime.blocking_store().insert_tasks_blocking(tasks, connection) if tasks else []
+        payloads = _sized(payloads)
+        with self._announced(type, payloads, options, len(payloads) if isinstance(payloads, Sized) else 0) as creation:
+            tasks = self._new_tasks(type, payloads, options, creation.headers)
+            ids = creation.ids = self.runtime.blocking_store().insert_tasks_blocking(tasks, connection) if tasks else []
         if self.runtime.inline is not None:
             self.runtime.inline.run_sync(ids)
         return ids
@@ -509,6 +558,13 @@ def _queues(queues: Any) -> Sequence[str] | dict[str, int] | None:
     if isinstance(queues, dict):
         return {str(name): checks.integer(limit, "queues", 1, label=f"limit of queue {name!r}") for name, limit in queues.items()}
     return [str(name) for name in queues]
+
+
+def _sized(payloads: Any) -> Any:
+    """A one-shot iterator of payloads as a list, so create hooks can count and see it."""
+    if isinstance(payloads, Iterable) and not isinstance(payloads, Sized):
+        return list(payloads)
+    return payloads
 
 
 def _check_sync_connection(connection: Any) -> None:

@@ -35,6 +35,9 @@ class TaskContext:
     queue: str
     meta: dict | None = None
     max_progress_bytes: int = field(default=DEFAULT_MAX_PAYLOAD_BYTES, repr=False)
+    # What travels with the task for instrumentation (trace context...); what an attempt adds is kept for the next.
+    headers: dict[str, Any] = field(default_factory=dict, repr=False)
+    series_id: str | None = None   # the recurring series this is a run of, if any
     running: ClassVar[contextvars.ContextVar["TaskContext"]] = contextvars.ContextVar("tasker_task_context")
     _cancel: threading.Event | None = field(default=None, repr=False)   # made when a thread first waits
     cancel_reason: str | None = field(default=None, repr=False)

@@ -56,17 +56,20 @@ class NewTask(NamedTuple):
     meta_json: str | None
     depends_on: tuple[str, ...] = ()
     cancellable: bool = True    # False: a running task of this type is not interrupted by cancel
+    headers_json: str | None = None   # instrumentation that travels with the task (trace context...)
 
 
-def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, **options: Any) -> NewTask:
+def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+                   headers: dict[str, Any] | None = None, **options: Any) -> NewTask:
     """Validate one ``create`` call; raise an ``InputError`` naming every problem."""
     check = Checks()
     check(checks.name, type, "type", "task type")
     payload_json = check(checks.json_text, payload, "payload", max_payload_bytes)
     shared = shared_options(check, defaults, max_payload_bytes, options)
+    headers_json = check(checks.json_text, headers, "headers", max_payload_bytes) if headers else None
     check.done()
     assert payload_json is not None
-    return NewTask(new_ids(1)[0], type, payload_json, *shared)
+    return NewTask(id=new_ids(1)[0], type=type, payload_json=payload_json, headers_json=headers_json, **shared)
 
 
 class TaskBatch(Sequence[NewTask]):
@@ -115,7 +118,7 @@ def needs_lookups(tasks: Sequence[NewTask]) -> bool:
 
 
 def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-                    prepare: Callable[[Any], Any] | None = None, **options: Any) -> TaskBatch:
+                    prepare: Callable[[Any], Any] | None = None, headers: dict[str, Any] | None = None, **options: Any) -> TaskBatch:
     """A batch sharing its options, checked at once; its payloads are checked as the
     store reads them (``payload at position 3: ...`` names a bad one)."""
     if isinstance(payloads, (str, bytes, dict)):
@@ -123,13 +126,15 @@ def build_new_tasks(type: Any, payloads: Iterable[Any], defaults: TaskDefaults, 
     check = Checks()
     check(checks.name, type, "type", "task type")
     shared = shared_options(check, defaults, max_payload_bytes, options)
+    headers_json = check(checks.json_text, headers, "headers", max_payload_bytes) if headers else None
     check.done()
     payloads = list(payloads)
-    return TaskBatch(NewTask("", type, "null", *shared), new_ids(len(payloads)), payloads, max_payload_bytes, prepare)
+    template = NewTask(id="", type=type, payload_json="null", headers_json=headers_json, **shared)
+    return TaskBatch(template, new_ids(len(payloads)), payloads, max_payload_bytes, prepare)
 
 
-def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int, options: dict[str, Any]) -> tuple[Any, ...]:
-    """The checked options, in ``NewTask``'s field order after the payload; problems go to ``check``."""
+def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int, options: dict[str, Any]) -> dict[str, Any]:
+    """The checked options, as ``NewTask`` fields; problems go to ``check``."""
     for unknown in sorted(set(options) - set(TASK_OPTIONS)):
         check.add(unknown, f"unknown task option {unknown!r}: use one of {', '.join(TASK_OPTIONS)}", TypeError)
     run_at, delay, retry_delay, unique_key = (options.get(k) for k in ("run_at", "delay", "retry_delay", "unique_key"))
@@ -143,18 +148,18 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
         value = options.get(name)
         return default if value is None else value
 
-    return (
-        check(checks.name, option("queue", defaults.queue), "queue"),
-        check(checks.integer, option("priority", defaults.priority), "priority", *PRIORITY_RANGE),
-        None if run_at is None else check(checks.moment, run_at, "run_at"),
-        0.0 if delay is None else check(checks.seconds, delay, "delay"),
-        check(checks.integer, option("max_attempts", defaults.max_attempts), "max_attempts", 1, MAX_ATTEMPTS),
-        check(checks.seconds, option("timeout", defaults.timeout), "timeout", MAX_TIMEOUT, positive=True),
-        defaults.retry_delay if retry_delay is None else check(checks.seconds, retry_delay, "retry_delay"),
-        None if unique_key is None else check(checks.name, unique_key, "unique_key"),
-        None if options.get("meta") is None else check(meta_json, options["meta"], max_payload_bytes),
-        check(dependency_ids, options.get("depends_on")) or (),
-        defaults.cancellable,
+    return dict(
+        queue=check(checks.name, option("queue", defaults.queue), "queue"),
+        priority=check(checks.integer, option("priority", defaults.priority), "priority", *PRIORITY_RANGE),
+        run_at=None if run_at is None else check(checks.moment, run_at, "run_at"),
+        delay=0.0 if delay is None else check(checks.seconds, delay, "delay"),
+        max_attempts=check(checks.integer, option("max_attempts", defaults.max_attempts), "max_attempts", 1, MAX_ATTEMPTS),
+        timeout=check(checks.seconds, option("timeout", defaults.timeout), "timeout", MAX_TIMEOUT, positive=True),
+        retry_delay=defaults.retry_delay if retry_delay is None else check(checks.seconds, retry_delay, "retry_delay"),
+        unique_key=None if unique_key is None else check(checks.name, unique_key, "unique_key"),
+        meta_json=None if options.get("meta") is None else check(meta_json, options["meta"], max_payload_bytes),
+        depends_on=check(dependency_ids, options.get("depends_on")) or (),
+        cancellable=defaults.cancellable,
     )
 
 

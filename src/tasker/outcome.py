@@ -130,20 +130,23 @@ def _message(error: BaseException) -> str:
 def decide(task: ClaimedTask, finished: Finished, policy: RetryDelay | None,
            progress_json: str | None = None, duration: float | None = None,
            max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-           no_retry: Callable[[BaseException | None], str | None] = lambda _error: None) -> Outcome:
+           no_retry: Callable[[BaseException | None], str | None] = lambda _error: None,
+           headers_json: str | None = None) -> Outcome:
     """The one place that maps an ending to an outcome. ``progress_json`` (the handler's
     last report) and ``duration`` (seconds it ran) travel with it, so batching loses neither;
     ``no_retry(error)`` says why a failure is not retried (the handler's retry_on / dont_retry_on)."""
     ending = finished.ending
 
     def outcome(status: TaskStatus, **fields: Any) -> Outcome:
-        return Outcome(task.id, task.claim_token, status, progress_json=progress_json, duration=duration, **fields)
+        return Outcome(task.id, task.claim_token, status, progress_json=progress_json, duration=duration,
+                       headers_json=headers_json, **fields)
 
     if ending is Ending.RETURNED:
         try:
             result_json = "null" if finished.value is None else checks.json_text(finished.value, "result", max_result_bytes, label="handler result")
         except InputError as exc:
-            return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy, progress_json, duration)
+            return decide(task, Finished(Ending.RAISED, error=exc.with_traceback(None)), policy, progress_json, duration,
+                          max_result_bytes, no_retry, headers_json)
         return outcome(TaskStatus.SUCCEEDED, result_json=result_json)
     if ending is Ending.CANCELLED:
         return outcome(TaskStatus.CANCELLED, error=describe_error(finished.error, "Cancelled: cancellation requested"))

@@ -108,6 +108,7 @@ class Task:
     pending_dependencies: int = 0      # dependencies not yet succeeded
     errors: list = field(default_factory=list)  # failed attempts, newest last: {attempt, at, error}
     cancellable: bool = True           # False: once running, cancel leaves it be (its handler said so)
+    headers: dict | None = None        # instrumentation that travels with it (trace context...)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class ClaimedTask:
     queue: str
     priority: int
     meta: dict | None
+    headers: dict | None = None     # what travels with the task (trace context...)
+    series_id: str | None = None    # the recurring series it is a run of
+    run_at: float | None = None     # when it was due (epoch seconds): the queue wait starts there
 
 
 class Outcome(NamedTuple):
@@ -55,6 +58,7 @@ class Outcome(NamedTuple):
     refund_attempt: bool = False  # queued without using up the attempt (shutdown, snooze)
     progress_json: str | None = None  # the handler's last progress report, if any
     duration: float | None = None     # seconds the handler ran: started_at becomes finish - duration
+    headers_json: str | None = None   # the task's headers, when the attempt added to them (kept for later attempts)
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,7 @@ def task_from_row(row: Row) -> Task:
         pending_dependencies=row["pending_deps"],
         errors=_errors(decode(row["errors"])),
         cancellable=bool(row["cancellable"]),
+        headers=decode(row["headers"]),
     )
 
 
@@ -209,6 +214,7 @@ def claimed_from_row(row: Row) -> ClaimedTask:
         id=row["id"], claim_token=row["claim_token"], type=row["type"], payload=decode(row["payload"]),
         attempts=row["attempts"], max_attempts=row["max_attempts"], timeout=row["timeout"],
         retry_delay=row["retry_delay"], queue=row["queue"], priority=row["priority"], meta=decode(row["meta"]),
+        headers=decode(row["headers"]), series_id=row["series_id"], run_at=row["run_at"],
     )
 
 
@@ -294,5 +300,5 @@ def schedule_params(spec: ScheduleSpec) -> dict[str, Any]:
         "every_seconds": spec.every_seconds, "cron": spec.cron, "timezone": spec.timezone, "mode": spec.mode,
         "catch_up": spec.catch_up, "anchor": spec.anchor, "first_at": spec.first_at, "queue": t.queue,
         "priority": t.priority, "max_attempts": t.max_attempts, "timeout": t.timeout,
-        "retry_delay": t.retry_delay, "meta": t.meta_json, "cancellable": t.cancellable,
+        "retry_delay": t.retry_delay, "meta": t.meta_json, "cancellable": t.cancellable, "headers": t.headers_json,
     }

@@ -35,9 +35,32 @@ class TaskEvent:
         return self.status == "queued"
 
 
+@dataclass
+class Creation:
+    """What a create hook sees of each ``create`` / ``create_many`` / ``defer`` (before anything is
+    stored): it may add ``headers``, which travel with the task to its attempts (``ctx.headers``).
+
+    >>> @app.on_create
+    ... def stamp(creation):
+    ...     creation.headers["request_id"] = current_request_id()
+    ...     return lambda ids, error: log.info("created %s", ids)   # optional: called after the insert
+    """
+
+    type: str
+    payload: Any
+    options: dict[str, Any]
+    headers: dict[str, Any] = field(default_factory=dict)
+    count: int = 1   # tasks in this call (create_many: the batch's size)
+    ids: list[str] | None = None   # what the call stored, once it has
+
+
 class Events:
+    """The app's hooks: after attempts (success, failure), when a worker idles, around creates,
+    and the middleware around every attempt."""
+
     def __init__(self) -> None:
-        self.hooks: dict[str, list[Callable[..., Any]]] = {"success": [], "failure": [], "idle": []}
+        self.hooks: dict[str, list[Callable[..., Any]]] = {"success": [], "failure": [], "idle": [], "create": []}
+        self.middlewares: list[Callable[..., Any]] = []
 
     def add(self, kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(fn):
@@ -56,6 +79,17 @@ class Events:
             yield
         finally:
             self.remove(kind, fn)
+
+    def creating(self, creation: Creation) -> Callable[[list[str] | None, BaseException | None], None]:
+        """Run the create hooks (before the insert); returns what to call after it, with the ids or the error.
+        A create hook is the producer's own code: what it raises reaches the caller, nothing stored."""
+        afters = [done for hook in self.hooks["create"] if (done := hook(creation)) is not None]
+
+        def after(ids: list[str] | None, error: BaseException | None) -> None:
+            for done in afters:
+                done(ids, error)
+
+        return after
 
     async def emit(self, kind: str, *args: Any) -> None:
         for fn in self.hooks[kind]:

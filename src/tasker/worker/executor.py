@@ -9,13 +9,14 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, Sequence
 from ..context import TaskContext
 from ..handlers import Handler
 from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
 from ..outcome import TIMEOUT, Ending, Fail, Finished, ending_of
 from ..store.records import ClaimedTask, Unreadable
 from .isolation import child_context, run_in_process
+from .middleware import Middleware, chain, in_context
 
 log = logging.getLogger("tasker.worker")
 # How long an interrupted handler (timeout, cancellation) may take to stop before its attempt
@@ -41,6 +42,8 @@ class Attempt:
     gate: asyncio.Semaphore | None = None  # the slot it holds, released once
     abandoned: bool = False               # given up on after its grace: recorded, the handler left running
     on_abandoned: Callable[[Finished], None] = lambda _finished: None
+    call_is_async: bool = False           # how the handler, with the app's middleware around it, is called
+    bridged: list[Any] = field(default_factory=list)   # async handlers a sync middleware waits for
     # Resolves to the outcome once recorded (None if it was dropped), however the attempt ended.
     recorded: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -51,9 +54,11 @@ class Attempt:
         An attempt still waiting for a handler slot stops waiting. An async
         handler still running ``grace`` seconds later is abandoned."""
         self.ctx.request_cancel(reason)
+        for future in self.bridged:
+            future.cancel()
         if self.waiting is not None:
             self.waiting.cancel()
-        elif self.handler.is_async and self.inner is not None and not self.inner.done():
+        elif self.call_is_async and self.inner is not None and not self.inner.done():
             self.inner.cancel()
             asyncio.get_running_loop().call_later(self.grace, self._abandon_if_running, self.inner)
 
@@ -81,27 +86,31 @@ class Attempt:
 
 def make_context(task: ClaimedTask, max_progress_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> TaskContext:
     return TaskContext(task.id, task.type, task.attempts, task.max_attempts, task.queue, task.meta,
-                       max_progress_bytes=max_progress_bytes)
+                       max_progress_bytes=max_progress_bytes, headers=dict(task.headers or {}), series_id=task.series_id)
 
 
-def _call_sync(handler: Handler, task: ClaimedTask, ctx: TaskContext, threads: Executor) -> asyncio.Future:
+def handler_call(attempt: Attempt, middlewares: Sequence[Middleware], threads: Executor) -> Callable[[], Any]:
+    """The handler bound to this attempt's payload (and context), the app's middleware around
+    it; sets ``attempt.call_is_async``: how the result is called."""
+    handler, task, ctx = attempt.handler, attempt.task, attempt.ctx
     if handler.isolation == "process":
         args = (task.payload, child_context(ctx)) if handler.wants_ctx else (task.payload,)
-        call = functools.partial(run_in_process, handler.fn, args, ctx)
+        call: Callable[[], Any] = functools.partial(run_in_process, handler.fn, args, ctx)
     else:
-        args = (task.payload, ctx) if handler.wants_ctx else (task.payload,)
-        # Copy context so contextvars (logging correlation ids and the like) reach the thread.
-        call = functools.partial(contextvars.copy_context().run, _with_context, ctx, handler.fn, *args)
-    return asyncio.get_running_loop().run_in_executor(threads, call)
+        call = functools.partial(handler.fn, task.payload, ctx) if handler.wants_ctx else functools.partial(handler.fn, task.payload)
+    call, attempt.call_is_async = chain(call, handler.is_async, middlewares, ctx, threads, attempt.bridged)
+    return call
 
 
-def _with_context(ctx: TaskContext, fn: Callable[..., Any], *args: Any) -> Any:
-    TaskContext.running.set(ctx)   # in the copied context: TaskContext.current() in the handler
-    return fn(*args)
+def _call_sync(call: Callable[[], Any], ctx: TaskContext, threads: Executor) -> asyncio.Future:
+    # Copy context so contextvars (logging correlation ids, the span a middleware opened...) reach the thread.
+    return asyncio.get_running_loop().run_in_executor(threads, functools.partial(contextvars.copy_context().run, in_context, ctx, call))
 
 
-async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor) -> Finished:
-    """Wait for a handler slot (a prefetched task waits here), then run the attempt."""
+async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor, middlewares: Sequence[Middleware] = (),
+                       admit: Callable[[Attempt], Awaitable[None]] | None = None) -> Finished:
+    """Wait for a handler slot (a prefetched task waits here), then for ``admit`` (the worker
+    makes sure, after a stall of its own, that the claim still holds), then run the attempt."""
     attempt.waiting = runner = asyncio.current_task()
     try:
         await gate.acquire()  # a free gate returns at once, with no chance to be cancelled
@@ -112,30 +121,37 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
         return ending_of(attempt.ctx.cancel_reason, cancelled=True)
     finally:
         attempt.waiting = None
-    attempt.admitted, attempt.started, attempt.gate = True, time.monotonic(), gate
+    attempt.gate = gate
     try:
-        return await run_attempt(attempt, threads)
+        if admit is not None:
+            await admit(attempt)
+        attempt.admitted, attempt.started = True, time.monotonic()
+        return await run_attempt(attempt, threads, middlewares)
     finally:
         attempt.release_slot()
 
 
-async def run_attempt(attempt: Attempt, threads: Executor) -> Finished:
+async def run_attempt(attempt: Attempt, threads: Executor, middlewares: Sequence[Middleware] = ()) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
     if attempt.ctx.cancel_reason:  # interrupted before it could start
         return ending_of(attempt.ctx.cancel_reason, cancelled=True)
     for what, value in (("payload", attempt.task.payload), ("meta", attempt.task.meta)):
         if isinstance(value, Unreadable):  # running it again would not make it readable
             return Finished(Ending.RAISED, error=Fail(f"the task's stored {what} cannot be read: {value}"))
-    finished = await (_run_inline(attempt) if attempt.handler.is_async else _run_in_thread(attempt, threads))
+    try:
+        call = handler_call(attempt, middlewares, threads)
+    except Exception as exc:  # a middleware that cannot be applied
+        return Finished(Ending.RAISED, error=exc)
+    finished = await (_run_inline(attempt, call) if attempt.call_is_async else _run_in_thread(attempt, call, threads))
     if finished.ending is Ending.RETURNED and attempt.elapsed > attempt.task.timeout:
         # It returned, but late: it kept the event loop (or its thread) past the timeout, so no timer could stop it.
         return Finished(Ending.TIMED_OUT)
     return finished
 
 
-async def _run_in_thread(attempt: Attempt, threads: Executor) -> Finished:
+async def _run_in_thread(attempt: Attempt, call: Callable[[], Any], threads: Executor) -> Finished:
     try:
-        attempt.inner = _call_sync(attempt.handler, attempt.task, attempt.ctx, threads)
+        attempt.inner = _call_sync(call, attempt.ctx, threads)
     except Exception as exc:  # a signature error, a process that cannot start...
         return Finished(Ending.RAISED, error=exc)
     done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.task.timeout)
@@ -149,17 +165,17 @@ async def _run_in_thread(attempt: Attempt, threads: Executor) -> Finished:
     return ending_of(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
 
 
-async def _run_inline(attempt: Attempt) -> Finished:
+async def _run_inline(attempt: Attempt, call: Callable[[], Any]) -> Finished:
     """An async handler runs inside the attempt's own task (no second task, no waiter):
     ``interrupt`` cancels that task while the handler runs, a timer does so at the timeout."""
-    task, handler, ctx = attempt.task, attempt.handler, attempt.ctx
+    task, ctx = attempt.task, attempt.ctx
     runner = asyncio.current_task()
     assert runner is not None
     timer = asyncio.get_running_loop().call_later(task.timeout, attempt.interrupt, TIMEOUT)
     attempt.inner = runner
     TaskContext.running.set(ctx)   # this task's own context: it runs one attempt
     try:
-        value = await (handler.fn(task.payload, ctx) if handler.wants_ctx else handler.fn(task.payload))
+        value = await call()
     except asyncio.CancelledError:
         if ctx.cancel_reason is None and runner.cancelling():
             raise  # not ours: the loop itself is going away
@@ -183,6 +199,9 @@ async def _settle(attempt: Attempt) -> None:
     """Let a timed-out sync handler notice ``ctx.cancelled``, bounded, so a retry does not overlap it."""
     assert attempt.inner is not None
     done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.grace)
+    for late in done:   # its ending no longer matters (the attempt timed out): taken, so never reported unseen
+        if not late.cancelled():
+            late.exception()
     if not done:
         log.error(
             "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "

@@ -12,9 +12,10 @@ coroutine or thread left to run on, its eventual end ignored).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from concurrent.futures import Executor
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
 from ..outcome import Finished, decide, describe_error
@@ -32,7 +33,8 @@ class Lifecycle:
     hands outcomes to ``completer`` and reports them to the log and ``events`` hooks."""
 
     def __init__(self, gate: asyncio.Semaphore, threads: Executor, completer: Completer, events: Events,
-                 max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES):
+                 max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, admit: Callable[[Attempt], Awaitable[None]] | None = None):
+        self.admit = admit
         self.gate = gate
         self.threads = threads
         self.completer = completer
@@ -51,7 +53,7 @@ class Lifecycle:
         abandoned, whatever happened."""
         attempt.on_abandoned = lambda finished: self._record_later(attempt, finished, after_run, keep)
         try:
-            finished = await run_admitted(attempt, self.gate, self.threads)
+            finished = await run_admitted(attempt, self.gate, self.threads, self.events.middlewares, self.admit)
         except BaseException:
             if not attempt.abandoned:
                 after_run(attempt)
@@ -80,9 +82,10 @@ class Lifecycle:
     def _decide(self, attempt: Attempt, finished: Finished) -> Outcome:
         task = attempt.task
         try:
-            handler = attempt.handler
-            return decide(task, finished, handler.retry_policy, attempt.ctx.progress_json, attempt.elapsed,
-                          self.max_result_bytes, handler.no_retry_reason)
+            handler, ctx = attempt.handler, attempt.ctx
+            added = ctx.headers != (task.headers or {})   # kept for the next attempts
+            return decide(task, finished, handler.retry_policy, ctx.progress_json, attempt.elapsed, self.max_result_bytes,
+                          handler.no_retry_reason, json.dumps(ctx.headers) if added else None)
         except BaseException as exc:  # a bug or a hostile value: the attempt is still recorded, as failed
             log.exception("task %s: could not decide the outcome of attempt %d", task.id, task.attempts)
             error = describe_error(exc, "") + "\n\n(recorded as a failure: the outcome of this attempt could not be decided)"

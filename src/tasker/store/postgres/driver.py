@@ -340,9 +340,10 @@ class PostgresStore(SimpleOperations):
             return conn
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
-        """Successes go through a lean statement; other outcomes through the full one."""
-        succeeded = [o for o in outcomes if o.status is TaskStatus.SUCCEEDED]
-        others = [o for o in outcomes if o.status is not TaskStatus.SUCCEEDED]
+        """Plain successes go through a lean statement; other outcomes through the full one."""
+        lean = [o.status is TaskStatus.SUCCEEDED and o.headers_json is None for o in outcomes]
+        succeeded = [o for o, plain in zip(outcomes, lean) if plain]
+        others = [o for o, plain in zip(outcomes, lean) if not plain]
         done = []
         if succeeded:
             params = {"outcomes": "[" + ",".join(map(_success_json, succeeded)) + "]"}
@@ -533,7 +534,8 @@ def _copy_tail(t: NewTask) -> str:
     retry_delay = "\\N" if t.retry_delay is None else repr(t.retry_delay)
     meta = "\\N" if t.meta_json is None else _escape(t.meta_json)
     cancellable = "t" if t.cancellable else "f"
-    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\n"
+    headers = "\\N" if t.headers_json is None else _escape(t.headers_json)
+    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\t{headers}\n"
 
 
 def _escape(text: str) -> str:
@@ -562,6 +564,7 @@ def _outcome_columns(outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
         "refunds": [1 if o.refund_attempt else 0 for o in outcomes],
         "progress": [o.progress_json for o in outcomes],
         "durations": [o.duration for o in outcomes],
+        "headers": [o.headers_json for o in outcomes],
     }
 
 
@@ -580,6 +583,7 @@ def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
         "unique_keys": [t.unique_key for t in tasks],
         "metas": [t.meta_json for t in tasks],
         "cancellables": [t.cancellable for t in tasks],
+        "headers": [t.headers_json for t in tasks],
     }
 
 

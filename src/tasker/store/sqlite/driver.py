@@ -317,7 +317,7 @@ class SqliteStore(SimpleOperations):
                 params = {
                     "id": o.task_id, "token": o.claim_token, "status": o.status.value, "result": o.result_json,
                     "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
-                    "progress": o.progress_json, "duration": o.duration,
+                    "progress": o.progress_json, "duration": o.duration, "headers": o.headers_json,
                 }
                 if conn.execute(self.q["complete_tasks"], params).fetchall():
                     done.append(o.task_id)
@@ -411,7 +411,7 @@ def _row(t: NewTask, now: float) -> dict[str, Any]:
         "id": t.id, "type": t.type, "payload": t.payload_json, "queue": t.queue, "priority": t.priority,
         "run_at": t.run_at, "delay": t.delay, "max_attempts": t.max_attempts, "timeout": t.timeout,
         "retry_delay": t.retry_delay, "unique_key": t.unique_key, "meta": t.meta_json, "now": now,
-        "cancellable": 1 if t.cancellable else 0,
+        "cancellable": 1 if t.cancellable else 0, "headers": t.headers_json,
     }
 
 

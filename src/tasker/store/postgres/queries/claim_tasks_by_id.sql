@@ -15,4 +15,5 @@ SET status = 'running',
     claim_token = gen_random_uuid()
 WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING t.id::text AS id, t.claim_token::text AS claim_token, t.type, t.payload::text AS payload,
-          t.attempts, t.max_attempts, t.timeout, t.retry_delay, t.queue, t.priority, t.meta::text AS meta
+          t.attempts, t.max_attempts, t.timeout, t.retry_delay, t.queue, t.priority, t.meta::text AS meta,
+          t.headers::text AS headers, t.series_id::text AS series_id, extract(epoch FROM t.run_at)::float8 AS run_at

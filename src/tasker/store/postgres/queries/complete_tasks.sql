@@ -4,6 +4,7 @@ UPDATE {schema}.tasks AS t
 SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE v.status END,
     result = v.result::jsonb,
     progress = coalesce(v.progress::jsonb, t.progress),
+    headers = coalesce(v.headers::jsonb, t.headers),
     last_error = coalesce(v.error, t.last_error),
     errors = CASE WHEN v.error IS NULL OR v.status = 'succeeded' THEN t.errors
                   ELSE {schema}.keep_recent_errors(t.errors || jsonb_build_array(jsonb_build_object(
@@ -18,8 +19,8 @@ SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelle
 FROM unnest(
     %(ids)s::uuid[], %(tokens)s::uuid[], %(statuses)s::text[], %(results)s::text[],
     %(errors)s::text[], %(retry_ins)s::float8[], %(refunds)s::integer[], %(progress)s::text[],
-    %(durations)s::float8[]
-) AS v(id, token, status, result, error, retry_in, refund, progress, duration)
+    %(durations)s::float8[], %(headers)s::text[]
+) AS v(id, token, status, result, error, retry_in, refund, progress, duration, headers)
 WHERE t.id = ANY(%(ids)s::uuid[])  -- lets the planner go by primary key
   AND t.id = v.id AND t.claim_token = v.token AND t.status = 'running'
 RETURNING t.id::text

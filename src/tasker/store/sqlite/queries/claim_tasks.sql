@@ -15,4 +15,5 @@ WHERE id IN (
     ORDER BY priority DESC, run_at, id
     LIMIT :limit
 )
-RETURNING id, claim_token, type, payload, attempts, max_attempts, timeout, retry_delay, queue, priority, meta
+RETURNING id, claim_token, type, payload, attempts, max_attempts, timeout, retry_delay, queue, priority, meta,
+          headers, series_id, run_at

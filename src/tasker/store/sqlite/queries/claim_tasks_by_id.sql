@@ -7,4 +7,5 @@ SET status = 'running',
     worker_id = :worker_id,
     claim_token = lower(hex(randomblob(16)))
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'queued' AND pending_deps = 0
-RETURNING id, claim_token, type, payload, attempts, max_attempts, timeout, retry_delay, queue, priority, meta
+RETURNING id, claim_token, type, payload, attempts, max_attempts, timeout, retry_delay, queue, priority, meta,
+          headers, series_id, run_at

@@ -3,6 +3,7 @@ UPDATE tasks
 SET status = CASE WHEN :status = 'queued' AND cancel_requested THEN 'cancelled' ELSE :status END,
     result = :result,
     progress = coalesce(:progress, progress),
+    headers = coalesce(:headers, headers),
     last_error = coalesce(:error, last_error),
     errors = CASE WHEN :error IS NULL OR :status = 'succeeded' THEN errors
                   ELSE (SELECT json_group_array(json(value)) FROM (SELECT key, value FROM (

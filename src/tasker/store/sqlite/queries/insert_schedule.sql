@@ -2,14 +2,14 @@
 -- unless its timing changed; an anonymous one is always new.
 INSERT INTO schedules AS s
     (id, name, type, payload, every_seconds, cron, timezone, mode, catch_up, anchor, cursor_at,
-     queue, priority, max_attempts, timeout, retry_delay, meta, created_at, cancellable)
+     queue, priority, max_attempts, timeout, retry_delay, meta, created_at, cancellable, headers)
 VALUES
     (:id, :name, :type, :payload, :every_seconds, :cron, :timezone, :mode, :catch_up, :anchor, :first_at,
-     :queue, :priority, :max_attempts, :timeout, :retry_delay, :meta, :now, :cancellable)
+     :queue, :priority, :max_attempts, :timeout, :retry_delay, :meta, :now, :cancellable, :headers)
 ON CONFLICT (name) WHERE name IS NOT NULL DO UPDATE
 SET type = excluded.type, payload = excluded.payload, catch_up = excluded.catch_up,
     queue = excluded.queue, priority = excluded.priority, max_attempts = excluded.max_attempts,
-    timeout = excluded.timeout, retry_delay = excluded.retry_delay, meta = excluded.meta, cancellable = excluded.cancellable,
+    timeout = excluded.timeout, retry_delay = excluded.retry_delay, meta = excluded.meta, cancellable = excluded.cancellable, headers = excluded.headers,
     status = 'active',
     every_seconds = excluded.every_seconds, cron = excluded.cron, timezone = excluded.timezone, mode = excluded.mode,
     anchor = CASE WHEN (s.every_seconds, s.cron, s.timezone, s.mode)
