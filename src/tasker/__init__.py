@@ -20,7 +20,7 @@ from .errors import (
 )
 from .series import Schedule
 from .task import Task, TaskStatus, WorkerState
-from .worker.events import TaskEvent
+from .worker.events import Creation, TaskEvent
 from .outcome import Fail, Retry, Snooze
 from .worker.one_pass import PassSummary
 
@@ -36,6 +36,7 @@ __all__ = [
     "Task",
     "TaskCancelledError",
     "TaskContext",
+    "Creation",
     "TaskEvent",
     "TaskFailedError",
     "TaskStatus",

@@ -27,6 +27,7 @@ from .runtime import Runtime, blocking
 from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, parse_url
 from .store.records import MinuteCount, RecentAttempt
+from .tallies import Tally
 from .task import Task, TaskStatus, WorkerState, unhandled_types
 from .tasks import TaskFunction, default_name, runner_for
 from .worker.one_pass import PassSummary, process_queue
@@ -40,6 +41,7 @@ Ids = list[str]
 Tasks = list[Task]
 Schedules = list[Schedule]
 Workers = list[WorkerState]
+Tallies = list[Tally]
 Versions = list[int]
 
 
@@ -233,7 +235,9 @@ class Tasker:
     def _announced(self, type: Any, payload: Any, options: dict[str, Any], count: int = 1) -> Iterator[Creation]:
         """Run the create hooks around one create call: before (they may add headers) and after,
         with the ids it stored (``creation.ids``) or the error that stored nothing."""
-        creation = Creation(type, payload, dict(options), count=count)
+        handler = self.handlers.get(type) if isinstance(type, str) else None
+        queue = options.get("queue") or (handler.defaults if handler else TaskDefaults()).queue
+        creation = Creation(type, payload, dict(options), count=count, queue=queue)
         if not self.events.hooks["create"]:
             yield creation
             return
@@ -353,14 +357,24 @@ class Tasker:
     list = blocking(alist)
 
     async def astats(self) -> dict[str, Any]:
-        """Counts by status (top level and ``by_status``), ``by_queue``, ``paused_queues``, and
+        """Counts by status (top level and ``by_status``), ``by_queue``, ``paused_queues``,
+        ``oldest_due_age`` (seconds the oldest due, queued task has waited, by queue) and
         ``unhandled_types``: queued tasks of types no live worker has a handler for, by type."""
         store = await self.runtime.store()
         stats = await store.stats()
         now = datetime.fromtimestamp(await store.now(), timezone.utc)
-        return {**stats, "unhandled_types": unhandled_types(await store.queued_types(), await store.list_workers(), now, self.lease)}
+        return {**stats, "oldest_due_age": await store.oldest_queued(),
+                "unhandled_types": unhandled_types(await store.queued_types(), await store.list_workers(), now, self.lease)}
 
     stats = blocking(astats)
+
+    async def atallies(self) -> Tallies:
+        """What ended, counted as workers record it and never lowered by cleanup or delete: per
+        queue, type and status (``retried`` for a failure that runs again) and run-time /
+        queue-wait histogram bucket (``tasker.tallies``); ``/metrics`` is built from these."""
+        return await (await self.runtime.store()).read_tallies()
+
+    tallies = blocking(atallies)
 
     async def aschedules(self, include_cancelled: bool = False) -> Schedules:
         """The recurring series with their next run time (active ones unless asked)."""

@@ -27,6 +27,7 @@ from rich.text import Text
 from .app import Tasker
 from .errors import TaskerError
 from .jsonable import jsonable
+from .logs import FORMATS, configure_logging
 from .store.url import StoreConfig, parse_url, redact
 from .task import STATUSES, Task, TaskStatus, refusal
 
@@ -506,10 +507,6 @@ def warn_if_other_store(app: Tasker, url: str) -> None:
         stderr().print(text(f"warning: --url is {wanted} but the app was built for {actual}; the worker uses the app's store"), style="yellow")
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-
-
 def exit_despite_stuck_threads(grace: float = 1.0) -> None:
     """Leave now if handler threads outlived the worker.
 
@@ -539,8 +536,14 @@ def exit_despite_stuck_threads(grace: float = 1.0) -> None:
 @click.option("--grace-period", type=click.FloatRange(min=0), metavar="S", help="On SIGTERM, seconds running tasks may take to finish (default 30).")
 @click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds between polls for due tasks.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default="INFO", show_default=True)
+@click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="json: one JSON object a line, with task id, type, attempt, duration, status and trace id.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), metavar="PORT",
+              help="Serve this worker's own Prometheus /metrics on this port (counters and histograms of its attempts).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, metavar="ADDR", help="Address for --metrics-port.")
 @url_option
-def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: str, url: str | None, **options: Any) -> None:
+def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: str, log_format: str, url: str | None,
+           **options: Any) -> None:
     """Run a worker for the Tasker app MODULE:ATTR until SIGINT/SIGTERM.
 
     The current directory is importable. A first signal stops taking tasks and
@@ -550,7 +553,7 @@ def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: 
     Example:
       tasker worker myapp.tasks:app --concurrency 20 --queue emails:5 --queue reports
     """
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
     url, explicit = store_url(url)
     if explicit and url is not None:
         parse_url(url)  # a bad URL is reported as such, not as a failure inside the import

@@ -134,7 +134,7 @@ def run_demo(url: str | None, console: Console) -> bool:
     console.print(Text(f"Running the Tasker demo in {app.config.display}", style="bold"))
     quiet = logging.getLogger("tasker")
     level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the expected failures would otherwise log over the live view
+    quiet.setLevel(logging.CRITICAL)  # the expected failures (ERROR, with tracebacks) would log over the live view
     try:
         tasks = asyncio.run(demo_main(app, console))
     finally:

@@ -20,6 +20,7 @@ from .limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_DELAY
 from .retry import RetryDelay, clamped, delay_for, exponential_backoff
 from .store.records import ClaimedTask, Outcome
 from .task import TaskStatus
+from .tracebacks import from_user_frame
 
 MAX_ERROR_CHARS = 8000
 
@@ -109,7 +110,7 @@ def describe_error(error: BaseException | None, fallback: str) -> str:
     if error is None:
         return fallback
     try:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+        text = "".join(traceback.format_exception(type(error), error, from_user_frame(error.__traceback__))).rstrip()
     except Exception:   # a hostile exception can break even the traceback module
         text = ""
     headline = f"{type(error).__name__}: {_message(error)}"

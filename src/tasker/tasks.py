@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, ParamSpec, TypeVar
 
 from .arguments import Signature, result_of
 from .enqueue import TASK_OPTIONS
+from .tracebacks import calls_user_code
 
 if TYPE_CHECKING:
     from .app import Tasker
@@ -76,11 +77,13 @@ class TaskFunction(Generic[P, R]):
         ``unique_key``, ``connection``...) for the next ``defer``."""
         return Deferral(self, options)
 
+    @calls_user_code
     def run_stored(self, payload: Any) -> Any:
         """What a worker calls: the stored call, its arguments rebuilt, its result as JSON."""
         args, kwargs = self.signature.from_payload(payload)
         return result_of(self.fn(*args, **kwargs), self.returns)
 
+    @calls_user_code
     async def arun_stored(self, payload: Any) -> Any:
         args, kwargs = self.signature.from_payload(payload)
         value = await self.fn(*args, **kwargs)  # type: ignore[misc]

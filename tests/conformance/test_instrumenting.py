@@ -207,3 +207,20 @@ def test_timeout_reaches_an_async_handler_under_a_sync_middleware(app):
     task_id = app.create("slow")
     assert app.process_queue().failed == 1
     assert "exceeded its timeout" in app.get(task_id).last_error
+
+
+def test_failure_hooks_get_the_handlers_exception_object(app):
+    class Declined(Exception):
+        def __init__(self, code):
+            super().__init__(f"declined ({code})")
+            self.code = code
+
+    events = []
+    app.on_failure(events.append)
+    app.register("pay", lambda payload: (_ for _ in ()).throw(Declined(payload)), max_attempts=2, retry_delay=0)
+    app.create("pay", 51)
+    app.process_queue()
+    app.process_queue()
+    assert [e.will_retry for e in events] == [True, False]
+    assert all(isinstance(e.exception, Declined) and e.exception.code == 51 for e in events)
+    assert events[-1].error.startswith("Declined: declined (51)")

@@ -13,16 +13,17 @@ PACKAGE = SRC / "tasker"
 
 # Lowest first. A module may import from its own layer and those before it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("foundation", {"tasker.background", "tasker.loop", "tasker.limits", "tasker.errors", "tasker.ids", "tasker.jsonable"}),
+    ("foundation", {"tasker.background", "tasker.loop", "tasker.limits", "tasker.errors", "tasker.ids", "tasker.jsonable",
+                    "tasker.tracebacks"}),
     ("rules and records", {"tasker.task", "tasker.checks", "tasker.retry", "tasker.cron", "tasker.series", "tasker.enqueue",
                            "tasker.context", "tasker.handlers", "tasker.outcome", "tasker.store.records", "tasker.store.base",
-                           "tasker.store.url", "tasker.store.sqlfiles", "tasker.arguments"}),
+                           "tasker.store.url", "tasker.store.sqlfiles", "tasker.arguments", "tasker.tallies"}),
     ("stores", {"tasker.store", "tasker.store.simple", "tasker.store.postgres", "tasker.store.sqlite"}),
-    ("worker", {"tasker.worker"}),
+    ("worker", {"tasker.worker", "tasker.logs"}),
     ("runtime", {"tasker.runtime"}),
     ("facade", {"tasker.app", "tasker.tasks", "tasker"}),
     ("testing", {"tasker.testing", "tasker.pytest_plugin"}),
-    ("entry points", {"tasker.cli", "tasker.web", "tasker.demo", "tasker.__main__"}),
+    ("entry points", {"tasker.cli", "tasker.web", "tasker.demo", "tasker.__main__", "tasker.contrib"}),
 ]
 # Beyond the order: what a layer must never import even though it lies below.
 FORBIDDEN = {

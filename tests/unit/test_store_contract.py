@@ -30,6 +30,7 @@ ONLY = {
         "any_due": "a read before the claim, so an idle poll takes no write lock",
         "mark_has_dependents": "PostgreSQL does it inside link_dependencies (a data-modifying CTE)",
         "running_claims": "PostgreSQL returns them from heartbeat (a data-modifying CTE)",
+        "tally_attempt": "PostgreSQL tallies inside complete_tasks and rescue_tasks (data-modifying CTEs)",
     },
 }
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 from ..enqueue import NewTask
 from ..series import Schedule, ScheduleSpec, SeriesRow
+from ..tallies import Tally
 from ..task import Task, WorkerState
 from .records import (
     ClaimedTask,
@@ -75,6 +76,8 @@ class Store(Protocol):
     async def set_queue_paused(self, name: str, paused: bool) -> None: ...
     async def paused_queues(self) -> list[str]: ...
     async def queued_types(self) -> dict[str, int]: ...
+    async def read_tallies(self) -> list[Tally]:
+        """The tallies of ended attempts and tasks (tasker/tallies.py), summed over shards."""
 
     # consuming
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]: ...

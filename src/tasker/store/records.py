@@ -14,6 +14,7 @@ from typing import Any, Mapping, NamedTuple, Protocol, Sequence
 
 from ..errors import UnknownTaskError
 from ..series import Schedule, ScheduleSpec, SeriesRow
+from ..tallies import RUN_BUCKETS, WAIT_BUCKETS, Tally, bucket
 from ..task import STATUSES, Task, TaskStatus, WorkerState
 
 
@@ -59,6 +60,15 @@ class Outcome(NamedTuple):
     progress_json: str | None = None  # the handler's last progress report, if any
     duration: float | None = None     # seconds the handler ran: started_at becomes finish - duration
     headers_json: str | None = None   # the task's headers, when the attempt added to them (kept for later attempts)
+    wait: float | None = None         # seconds from due to the handler's start (tallied, tasker/tallies.py)
+
+    @property
+    def run_bucket(self) -> int:
+        return bucket(self.duration, RUN_BUCKETS)
+
+    @property
+    def wait_bucket(self) -> int:
+        return bucket(self.wait, WAIT_BUCKETS)
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,12 @@ def minute_count_from_row(row: Row) -> MinuteCount:
 
 def recent_attempt_from_row(row: Row) -> RecentAttempt:
     return RecentAttempt(queue=row["queue"], status=row["status"], run_seconds=row["run_seconds"], wait_seconds=row["wait_seconds"])
+
+
+def tally_from_row(row: Row) -> Tally:
+    return Tally(queue=row["queue"], type=row["type"], status=row["status"], run_bucket=row["run_bucket"],
+                 wait_bucket=row["wait_bucket"], count=int(row["count"]), run_seconds=float(row["run_seconds"] or 0.0),
+                 wait_seconds=float(row["wait_seconds"] or 0.0))
 
 
 def stats_from_rows(rows: Sequence[Row], paused_queues: list[str]) -> dict[str, Any]:

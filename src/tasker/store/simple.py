@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from . import records
 from ..errors import SchemaMissingError, SchemaTooNewError
 from ..series import Schedule, ScheduleSpec
+from ..tallies import Tally
 from ..task import Task, WorkerState
 from .records import MinuteCount, RecentAttempt, Row
 from .sqlfiles import Migration
@@ -82,6 +83,9 @@ class SimpleOperations:
 
     async def queued_types(self) -> dict[str, int]:
         return {row["type"]: row["n"] for row in await self._fetch("queued_types")}
+
+    async def read_tallies(self) -> list[Tally]:
+        return [records.tally_from_row(row) for row in await self._fetch("read_tallies")]
 
     async def insert_schedule(self, spec: ScheduleSpec) -> str:
         return (await self._fetch("insert_schedule", records.schedule_params(spec)))[0]["id"]

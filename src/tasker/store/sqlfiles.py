@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from ..tallies import RETRIED, SHARDS
 from ..task import ACTIONS, LIVE, TERMINAL, sql_statuses
 
 # The task rules (task.ACTIONS) as SQL lists, so statements such as
@@ -13,6 +14,8 @@ RULES = {
     **{f"can_{action}": sql_statuses(statuses) for action, statuses in ACTIONS.items()},
     "live": sql_statuses(LIVE),
     "finished": sql_statuses(TERMINAL),
+    "tally_shards": str(SHARDS),
+    "tally_retried": RETRIED,
 }
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

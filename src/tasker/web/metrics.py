@@ -1,69 +1,92 @@
 """``/metrics``: Prometheus text exposition, read from the store at each scrape.
 
-Nothing is counted in this process: every number comes from the database, so
-any number of dashboard replicas report the same values. The "totals" are the
-succeeded and failed tasks still stored, so they drop after ``cleanup``;
-Prometheus treats a drop as a counter reset and ``rate()`` stays correct.
-The duration histograms cover the attempts finished in the last hour.
+Nothing is counted in this process: every number comes from the database, so any number
+of dashboard replicas report the same values. Counters and histograms are built from the
+store's tallies (tasker/tallies.py), which workers add to as they record attempts and which
+cleanup never touches: they only rise, so ``rate()`` and ``histogram_quantile()`` hold.
+Gauges (tasks stored by status, the oldest due task, workers) are read as they are now.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..tallies import RETRIED, RUN_BUCKETS, WAIT_BUCKETS, Tally
 from ..task import TaskStatus, WorkerState
 from . import guard
 
-WINDOW = 3600.0
-RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
-WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600)
+FINISHED = (TaskStatus.SUCCEEDED.value, TaskStatus.FAILED.value, TaskStatus.CANCELLED.value)
 
 
 class Snapshot:
     """A collector over data already read from the store (collectors are sync; reads are async)."""
 
-    def __init__(self, stats: dict[str, Any], activity: dict[str, Any], workers: list[WorkerState], now: datetime):
-        self.stats, self.activity, self.workers, self.now = stats, activity, workers, now
+    def __init__(self, stats: dict, oldest_due: dict[str, float], tallies: Sequence[Tally], workers: list[WorkerState],
+                 now: datetime):
+        self.stats, self.oldest_due, self.tallies, self.workers, self.now = stats, oldest_due, tallies, workers, now
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._counters()
+        yield from self._histograms()
+        yield from self._gauges()
+
+    def _counters(self) -> Iterator[Metric]:
+        processed = CounterMetricFamily("tasker_tasks_processed", "Tasks that ran and finished succeeded or failed",
+                                        labels=["queue", "type"])
+        failed = CounterMetricFamily("tasker_tasks_failed", "Tasks that finished failed", labels=["queue", "type"])
+        finished = CounterMetricFamily("tasker_tasks_finished", "Tasks that finished, by final status",
+                                       labels=["queue", "type", "status"])
+        retried = CounterMetricFamily("tasker_task_retries", "Failed attempts that run again", labels=["queue", "type"])
+        by_key: dict[tuple[str, str, str], int] = defaultdict(int)
+        for t in self.tallies:
+            by_key[t.queue, t.type, t.status] += t.count
+        for queue, type, status in sorted({(q, ty, s) for q, ty, s in by_key if s in FINISHED}):
+            finished.add_metric([queue, type, status], by_key[queue, type, status])
+        for queue, type in sorted({(q, ty) for q, ty, _ in by_key}):
+            succeeded, failures = by_key.get((queue, type, "succeeded"), 0), by_key.get((queue, type, "failed"), 0)
+            processed.add_metric([queue, type], succeeded + failures)
+            failed.add_metric([queue, type], failures)
+            retried.add_metric([queue, type], by_key.get((queue, type, RETRIED), 0))
+        yield from (processed, failed, finished, retried)
+
+    def _histograms(self) -> Iterator[Metric]:
+        run = HistogramMetricFamily("tasker_task_run_seconds", "Run time of recorded attempts, by the status they led to",
+                                    labels=["queue", "type", "status"])
+        for key, buckets, total in _histogram(((t.queue, t.type, t.status), t.run_bucket, t.count, t.run_seconds)
+                                              for t in self.tallies):
+            run.add_metric(list(key), _cumulative(buckets, RUN_BUCKETS), total)
+        wait = HistogramMetricFamily("tasker_task_queue_wait_seconds", "Time from due to the handler's start",
+                                     labels=["queue", "type"])
+        for key, buckets, total in _histogram(((t.queue, t.type), t.wait_bucket, t.count, t.wait_seconds)
+                                              for t in self.tallies):
+            wait.add_metric(list(key), _cumulative(buckets, WAIT_BUCKETS), total)
+        yield from (run, wait)
+
+    def _gauges(self) -> Iterator[Metric]:
         by_queue: dict[str, dict[str, int]] = self.stats.get("by_queue", {})
         tasks = GaugeMetricFamily("tasker_tasks", "Tasks stored, by status and queue", labels=["queue", "status"])
-        processed = CounterMetricFamily("tasker_tasks_processed", "Tasks that finished succeeded or failed (still stored)", labels=["queue"])
-        failed = CounterMetricFamily("tasker_tasks_failed", "Tasks that finished failed (still stored)", labels=["queue"])
         for queue, counts in sorted(by_queue.items()):
             for status in TaskStatus:
                 tasks.add_metric([queue, status.value], counts.get(status.value, 0))
-            processed.add_metric([queue], counts.get("succeeded", 0) + counts.get("failed", 0))
-            failed.add_metric([queue], counts.get("failed", 0))
-        yield from (tasks, processed, failed)
+        yield tasks
 
         oldest = GaugeMetricFamily("tasker_queue_oldest_due_age_seconds", "Age of the oldest due, queued task", labels=["queue"])
-        for queue, age in sorted(self.activity.get("oldest_queued_age", {}).items()):
-            oldest.add_metric([queue], float(age))
+        for queue, seconds in sorted(self.oldest_due.items()):
+            oldest.add_metric([queue], float(seconds))
         yield oldest
 
+        paused_queues = self.stats.get("paused_queues", [])
         paused = GaugeMetricFamily("tasker_queue_paused", "1 while the queue is paused", labels=["queue"])
-        for queue in sorted(set(by_queue) | set(self.stats.get("paused_queues", []))):
-            paused.add_metric([queue], 1.0 if queue in self.stats.get("paused_queues", []) else 0.0)
+        for queue in sorted(set(by_queue) | set(paused_queues)):
+            paused.add_metric([queue], 1.0 if queue in paused_queues else 0.0)
         yield paused
-
-        recent = self.activity.get("recent", [])
-        yield _histogram("tasker_task_run_seconds", "Run time of attempts finished in the last hour",
-                         [((q, s), run) for q, s, run, _ in recent], ["queue", "status"], RUN_BUCKETS)
-        yield _histogram("tasker_task_queue_wait_seconds", "Time from due to started, of attempts finished in the last hour",
-                         [((q,), wait) for q, _, _, wait in recent], ["queue"], WAIT_BUCKETS)
 
         yield GaugeMetricFamily("tasker_workers", "Worker processes with a recent heartbeat row", value=len(self.workers))
         age = GaugeMetricFamily("tasker_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat", labels=["worker", "hostname"])
@@ -74,25 +97,32 @@ class Snapshot:
         yield from (age, running)
 
 
-def _histogram(name: str, doc: str, samples: Any, labels: list[str], bounds: tuple[float, ...]) -> HistogramMetricFamily:
-    values: dict[tuple[str, ...], list[float]] = defaultdict(list)
-    for key, seconds in samples:
-        values[key].append(max(0.0, float(seconds or 0.0)))
-    family = HistogramMetricFamily(name, doc, labels=labels)
-    for key, observed in sorted(values.items()):
-        buckets = [(_le(bound), sum(1 for v in observed if v <= bound)) for bound in bounds]
-        buckets.append(("+Inf", len(observed)))
-        family.add_metric(list(key), buckets, sum(observed))
-    return family
+def _histogram(rows: Iterable[tuple[tuple[str, ...], int, int, float]]) -> list[tuple[tuple[str, ...], dict[int, int], float]]:
+    """Per label key: observations per bucket index, and their sum (unmeasured rows left out)."""
+    buckets: dict[tuple[str, ...], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    sums: dict[tuple[str, ...], float] = defaultdict(float)
+    for key, index, count, seconds in rows:
+        if index >= 0:
+            buckets[key][index] += count
+            sums[key] += seconds
+    return [(key, buckets[key], sums[key]) for key in sorted(buckets)]
 
 
-def _le(bound: float) -> str:
-    return repr(float(bound))
+def _cumulative(per_bucket: dict[int, int], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
+    """Prometheus buckets: the count at or under each bound, then +Inf (all of them)."""
+    out, running = [], 0
+    for index, bound in enumerate(bounds):
+        running += per_bucket.get(index, 0)
+        out.append((repr(float(bound)), float(running)))
+    out.append(("+Inf", float(sum(per_bucket.values()))))
+    return out
 
 
 async def metrics(request: Request) -> Response:
     tasker = request.app.state.web.tasker
-    snapshot = Snapshot(await tasker.astats(), await tasker.aactivity(WINDOW), await tasker.aworkers(), datetime.now(timezone.utc))
+    stats = await tasker.astats()
+    snapshot = Snapshot(stats, stats["oldest_due_age"], await tasker.atallies(), await tasker.aworkers(),
+                        datetime.now(timezone.utc))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(snapshot)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from ..limits import DEFAULT_QUEUE
+
 log = logging.getLogger("tasker.worker")
 
 
@@ -51,6 +53,7 @@ class Creation:
     options: dict[str, Any]
     headers: dict[str, Any] = field(default_factory=dict)
     count: int = 1   # tasks in this call (create_many: the batch's size)
+    queue: str = DEFAULT_QUEUE   # where they go (the option, or the handler's default queue)
     ids: list[str] | None = None   # what the call stored, once it has
 
 
@@ -83,10 +86,19 @@ class Events:
     def creating(self, creation: Creation) -> Callable[[list[str] | None, BaseException | None], None]:
         """Run the create hooks (before the insert); returns what to call after it, with the ids or the error.
         A create hook is the producer's own code: what it raises reaches the caller, nothing stored."""
-        afters = [done for hook in self.hooks["create"] if (done := hook(creation)) is not None]
+        afters: list[Callable[[list[str] | None, BaseException | None], None]] = []
+        try:
+            for hook in self.hooks["create"]:
+                done = hook(creation)
+                if done is not None:
+                    afters.append(done)
+        except BaseException as exc:   # the hooks that ran hear that nothing was stored
+            for done in reversed(afters):
+                done(None, exc)
+            raise
 
         def after(ids: list[str] | None, error: BaseException | None) -> None:
-            for done in afters:
+            for done in reversed(afters):   # innermost first, like exiting nested blocks
                 done(ids, error)
 
         return after

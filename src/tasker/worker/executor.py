@@ -16,6 +16,7 @@ from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
 from ..outcome import TIMEOUT, Ending, Fail, Finished, ending_of
 from ..store.records import ClaimedTask, Unreadable
 from .isolation import child_context, run_in_process
+from ..tracebacks import calls_user_code
 from .middleware import Middleware, chain, in_context
 
 log = logging.getLogger("tasker.worker")
@@ -42,6 +43,7 @@ class Attempt:
     gate: asyncio.Semaphore | None = None  # the slot it holds, released once
     abandoned: bool = False               # given up on after its grace: recorded, the handler left running
     on_abandoned: Callable[[Finished], None] = lambda _finished: None
+    began_at: float | None = None         # wall-clock start of the handler (the queue wait ends there)
     call_is_async: bool = False           # how the handler, with the app's middleware around it, is called
     bridged: list[Any] = field(default_factory=list)   # async handlers a sync middleware waits for
     # Resolves to the outcome once recorded (None if it was dropped), however the attempt ended.
@@ -78,6 +80,13 @@ class Attempt:
         gate, self.gate = self.gate, None
         if gate is not None:
             gate.release()
+
+    @property
+    def wait(self) -> float | None:
+        """Seconds from the task's due time to the handler's start (None if it never started)."""
+        if self.began_at is None or self.task.run_at is None:
+            return None
+        return max(0.0, self.began_at - self.task.run_at)
 
     @property
     def elapsed(self) -> float:
@@ -125,7 +134,7 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
     try:
         if admit is not None:
             await admit(attempt)
-        attempt.admitted, attempt.started = True, time.monotonic()
+        attempt.admitted, attempt.started, attempt.began_at = True, time.monotonic(), time.time()
         return await run_attempt(attempt, threads, middlewares)
     finally:
         attempt.release_slot()
@@ -165,6 +174,7 @@ async def _run_in_thread(attempt: Attempt, call: Callable[[], Any], threads: Exe
     return ending_of(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
 
 
+@calls_user_code
 async def _run_inline(attempt: Attempt, call: Callable[[], Any]) -> Finished:
     """An async handler runs inside the attempt's own task (no second task, no waiter):
     ``interrupt`` cancels that task while the handler runs, a timer does so at the timeout."""

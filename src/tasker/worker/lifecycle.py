@@ -14,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from datetime import datetime, timezone
 from concurrent.futures import Executor
 from typing import Awaitable, Callable
 
 from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
+from ..logs import trace_id_of
 from ..outcome import Finished, decide, describe_error
 from ..store.records import Outcome
 from ..task import TaskStatus
+from ..tracebacks import from_user_frame
 from .completer import Completer
 from .events import Events, TaskEvent
 from .executor import Attempt, run_admitted
@@ -33,8 +37,10 @@ class Lifecycle:
     hands outcomes to ``completer`` and reports them to the log and ``events`` hooks."""
 
     def __init__(self, gate: asyncio.Semaphore, threads: Executor, completer: Completer, events: Events,
-                 max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, admit: Callable[[Attempt], Awaitable[None]] | None = None):
+                 max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, admit: Callable[[Attempt], Awaitable[None]] | None = None,
+                 observe: Callable[[Attempt, Outcome], None] | None = None):
         self.admit = admit
+        self.observe = observe   # the worker's own metrics, if it serves them
         self.gate = gate
         self.threads = threads
         self.completer = completer
@@ -71,12 +77,14 @@ class Lifecycle:
     async def _record(self, attempt: Attempt, finished: Finished, after_run: Callable[[Attempt], None],
                       keep: Callable[[Attempt], bool]) -> None:
         after_run(attempt)
-        outcome = self._decide(attempt, finished)
+        outcome = self._decide(attempt, finished)._replace(wait=attempt.wait)
         if not keep(attempt):
             _settle(attempt, None)
             return
         self.completer.submit(outcome)
         _settle(attempt, outcome)
+        if self.observe is not None:
+            self.observe(attempt, outcome)
         await report(self.events, attempt, outcome, finished.value, finished.error)
 
     def _decide(self, attempt: Attempt, finished: Finished) -> Outcome:
@@ -98,20 +106,33 @@ def _settle(attempt: Attempt, outcome: Outcome | None) -> None:
 
 
 async def report(events: Events, attempt: Attempt, outcome: Outcome, value: object = None, error: BaseException | None = None) -> None:
-    """Log the attempt with its fields, then call the hooks."""
+    """Log the attempt with its fields (a final failure at ERROR with its traceback, a retry at
+    WARNING with when it runs again), then call the hooks."""
     succeeded = outcome.status is TaskStatus.SUCCEEDED
     if succeeded and not events.hooks["success"] and not log.isEnabledFor(logging.INFO):
         return  # the common case under load: nothing would see the event
     task = attempt.task
     event = TaskEvent(task.id, task.type, task.queue, task.attempts, outcome.status.value, round(attempt.elapsed, 6), value,
                       outcome.error, error)
-    fields = {"task_id": task.id, "task_type": task.type, "attempt": task.attempts, "duration": event.duration, "status": event.status}
+    fields = {"task_id": task.id, "task_type": task.type, "queue": task.queue, "attempt": task.attempts,
+              "duration": event.duration, "status": event.status, "trace_id": trace_id_of(attempt.ctx.headers)}
+    what = f"task {task.type} {task.id} attempt {task.attempts}/{task.max_attempts}"
     if succeeded:
-        log.info("task %s %s attempt %d succeeded in %.3fs", task.type, task.id, task.attempts, event.duration, extra=fields)
+        log.info("%s succeeded in %.3fs", what, event.duration, extra=fields)
         await events.emit("success", event)
         return
-    headline = (outcome.error or "").split("\n", 1)[0] or "interrupted; the attempt does not count"
-    level = logging.INFO if outcome.refund_attempt else logging.WARNING
-    log.log(level, "task %s %s attempt %d -> %s after %.3fs: %s", task.type, task.id, task.attempts, event.status, event.duration, headline, extra=fields)
-    if not outcome.refund_attempt:
-        await events.emit("failure", event)
+    headline = (outcome.error or "").split("\n", 1)[0] or "interrupted"
+    if outcome.status is TaskStatus.QUEUED:
+        fields["next_run_at"] = next_run = datetime.fromtimestamp(time.time() + outcome.retry_in, timezone.utc).isoformat(timespec="seconds")
+        if outcome.refund_attempt:   # shutdown or snooze: the attempt does not count
+            log.info("%s ended after %.3fs without using its try; runs again in %gs (at %s): %s",
+                     what, event.duration, outcome.retry_in, next_run, headline, extra=fields)
+            return
+        log.warning("%s failed after %.3fs; retrying in %gs (at %s): %s", what, event.duration, outcome.retry_in, next_run,
+                    headline, extra=fields)
+    elif outcome.status is TaskStatus.CANCELLED:
+        log.info("%s cancelled after %.3fs: %s", what, event.duration, headline, extra=fields)
+    else:
+        log.error("%s failed for good after %.3fs: %s", what, event.duration, headline, extra=fields,
+                  exc_info=(type(error), error, from_user_frame(error.__traceback__)) if error is not None else None)
+    await events.emit("failure", event)

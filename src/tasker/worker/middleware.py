@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 from typing import Any, Callable, Sequence
 
 from ..context import TaskContext
+from ..tracebacks import calls_user_code
 
 Middleware = Callable[[TaskContext, Callable[[], Any]], Any]
 
@@ -24,6 +25,7 @@ def is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
+@calls_user_code
 def in_context(ctx: TaskContext, fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn`` with ``TaskContext.current()`` answering ``ctx`` (in a copied context: a thread's)."""
     TaskContext.running.set(ctx)
@@ -51,6 +53,7 @@ def _in_thread(call: Callable[[], Any], ctx: TaskContext, threads: Executor) -> 
     return asyncio.get_running_loop().run_in_executor(threads, functools.partial(contextvars.copy_context().run, in_context, ctx, call))
 
 
+@calls_user_code
 def _bridge(call: Callable[[], Any], loop: asyncio.AbstractEventLoop, bridged: list[Any]) -> Any:
     """An async part under a sync middleware (called in a thread): run on the loop, wait here."""
     future = asyncio.run_coroutine_threadsafe(call(), loop)

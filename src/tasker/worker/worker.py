@@ -21,6 +21,7 @@ from .events import Events
 from .executor import INTERRUPT_GRACE, Attempt, make_context
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
+from .metrics import WorkerMetrics
 from .lifecycle import Lifecycle
 from .maintenance import Maintenance
 from .progress import ProgressWriter
@@ -48,6 +49,8 @@ class WorkerSettings:
     grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
     interrupt_grace: float = INTERRUPT_GRACE   # a handler ignoring its timeout or cancellation this long is abandoned
     max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES   # results and progress reports, as JSON
+    metrics_port: int | None = None    # serve this worker's own Prometheus /metrics here (0: any free port)
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period", "interrupt_grace"):
@@ -90,8 +93,9 @@ class Worker:
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
+        self.metrics = None if settings.metrics_port is None else WorkerMetrics(lambda: list(self.running.values()))
         self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events,
-                                   settings.max_result_bytes, self._admit)
+                                   settings.max_result_bytes, self._admit, self.metrics.observe if self.metrics else None)
         self.pace = 1.0   # typical attempt duration (moving average), seconds
         self.fetcher = Fetcher(store, self.info.id, list(handlers), self.slots, self._poll_interval(), self._start, self._drained)
         self.heartbeat = Heartbeat(store, self.info, self._heartbeat_interval(), settings.lease, self._reconcile, self._rescued)
@@ -137,6 +141,15 @@ class Worker:
                 pass  # that loop has closed: the worker is gone already
 
     async def run(self) -> None:
+        if self.metrics is not None and self.settings.metrics_port is not None:
+            self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+        try:
+            await self._run()
+        finally:
+            if self.metrics is not None:
+                self.metrics.close()
+
+    async def _run(self) -> None:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one)

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Generator, Iterator, NamedTuple, Sequence, Union
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -60,6 +61,8 @@ def _closed_by_the_server(conn: psycopg.BaseConnection[Any]) -> bool:
     (at worst a reconnect too many). A look at the socket, not a query: no round trip."""
     if conn.closed or conn.broken:
         return True
+    if conn.info.transaction_status is not TransactionStatus.IDLE:
+        return False   # in use by another coroutine: what is readable is its answer
     try:
         readable, _, _ = select.select([conn.fileno()], [], [], 0)
     except (OSError, ValueError):
@@ -550,7 +553,8 @@ def _success_json(o: Outcome) -> str:
     """One success as a JSON object; its result and progress are JSON text already,
     and ids and tokens are UUIDs, so nothing needs escaping."""
     return (f'{{"id":"{o.task_id}","token":"{o.claim_token}","result":{o.result_json or "null"},'
-            f'"progress":{o.progress_json or "null"},"duration":{o.duration or 0.0!r}}}')
+            f'"progress":{o.progress_json or "null"},"duration":{o.duration or 0.0!r},'
+            f'"wait":{"null" if o.wait is None else repr(o.wait)},"run_bucket":{o.run_bucket},"wait_bucket":{o.wait_bucket}}}')
 
 
 def _outcome_columns(outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
@@ -565,6 +569,9 @@ def _outcome_columns(outcomes: Sequence[Outcome]) -> dict[str, list[Any]]:
         "progress": [o.progress_json for o in outcomes],
         "durations": [o.duration for o in outcomes],
         "headers": [o.headers_json for o in outcomes],
+        "waits": [o.wait for o in outcomes],
+        "run_buckets": [o.run_bucket for o in outcomes],
+        "wait_buckets": [o.wait_bucket for o in outcomes],
     }
 
 

@@ -22,6 +22,7 @@ from ...background import cancel_and_wait
 from ...enqueue import NewTask, needs_lookups
 from ...errors import TaskerError
 from ...ids import new_id
+from ...tallies import NO_BUCKET
 from ...task import TaskStatus
 from ..base import TickPlanner
 from .. import records
@@ -319,9 +320,16 @@ class SqliteStore(SimpleOperations):
                     "error": o.error, "retry_in": o.retry_in, "refund": 1 if o.refund_attempt else 0, "now": now,
                     "progress": o.progress_json, "duration": o.duration, "headers": o.headers_json,
                 }
-                if conn.execute(self.q["complete_tasks"], params).fetchall():
+                for row in conn.execute(self.q["complete_tasks"], params).fetchall():
                     done.append(o.task_id)
+                    if not o.refund_attempt:
+                        self._tally(conn, row, o.duration, o.wait, o.run_bucket, o.wait_bucket)
         return done
+
+    def _tally(self, conn: sqlite3.Connection, row: sqlite3.Row, duration: float | None, wait: float | None,
+               run_bucket: int, wait_bucket: int) -> None:
+        conn.execute(self.q["tally_attempt"], {"queue": row["queue"], "type": row["type"], "status": row["status"],
+                                               "duration": duration, "wait": wait, "run_bucket": run_bucket, "wait_bucket": wait_bucket})
 
     async def next_run_at(self, types: Sequence[str], queues: Sequence[str] | None) -> float | None:
         params = {"types": json.dumps(list(types)), "queues": None if queues is None else json.dumps(list(queues))}
@@ -392,6 +400,8 @@ class SqliteStore(SimpleOperations):
         with self._transaction():
             now = time.time()
             rows = self._rows("rescue_tasks", {"now": now, "lease": lease})
+            for row in rows:   # lost attempts: counted, not measured
+                self._tally(self._connection(), row, None, None, NO_BUCKET, NO_BUCKET)
             self._rows("prune_workers", {"now": now, "lease": lease * 4})
         if rows:
             _notify_local(self.path, ())

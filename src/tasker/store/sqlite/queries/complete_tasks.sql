@@ -18,4 +18,4 @@ SET status = CASE WHEN :status = 'queued' AND cancel_requested THEN 'cancelled' 
     worker_id = NULL,
     claim_token = NULL
 WHERE id = :id AND claim_token = :token AND status = 'running'
-RETURNING id
+RETURNING id, queue, type, status

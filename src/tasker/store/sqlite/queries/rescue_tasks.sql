@@ -20,4 +20,4 @@ WHERE status = 'running'
       SELECT 1 FROM workers AS w
       WHERE w.id = tasks.worker_id AND w.last_seen > :now - :lease
   )
-RETURNING id
+RETURNING id, queue, type, status
