@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from ...background import Backoff, cancel_and_wait
 from ...enqueue import NewTask, TaskBatch, needs_lookups
-from ...errors import TaskerError
+from ...errors import StoreUnavailableError, TaskerError
 from ...ids import new_id
 from ...task import TaskStatus
 from ..base import TickPlanner
@@ -110,7 +110,7 @@ class PostgresStore(SimpleOperations):
             probe = await psycopg.AsyncConnection.connect(self.config.target, connect_timeout=CONNECT_TIMEOUT)
             await probe.close()
         except psycopg.Error as exc:
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
         self.pool = AsyncConnectionPool(
             self.config.target,
             min_size=1,
@@ -125,7 +125,7 @@ class PostgresStore(SimpleOperations):
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             await self.pool.close()
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
 
     async def close(self) -> None:
         if self.claimer is not None:
@@ -292,11 +292,6 @@ class PostgresStore(SimpleOperations):
             if rows and rows[0]["status"] == "running":
                 await self._on(conn, "notify_cancel", {"channel": self.cancel_channel, "id": task_id})
             return bool(rows)
-
-    async def cleanup(self, older_than: float | None) -> int:
-        async with self._connection() as conn:
-            cur = await conn.execute(self.q["cleanup"], {"older_than": older_than})
-            return cur.rowcount
 
     async def retry_task(self, task_id: str) -> bool:
         return await self._change_and_wake("retry_task", task_id)
