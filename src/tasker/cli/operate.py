@@ -4,11 +4,14 @@ from __future__ import annotations
 import click
 
 from .. import checks
+from ..series import Schedule
+from ..task import WorkerState
 from .main import cli
 from .options import json_option, url_option
 from .output import (
     describe_store,
     echo_json,
+    fields_of,
     record,
     say,
     schedules_table,
@@ -23,14 +26,13 @@ from .session import open_app
 
 
 @cli.command()
-@json_option
+@json_option(
+    'prints {"store", "applied"}: the store (password masked) and the migration versions applied now '
+    '(empty when already up to date).'
+)
 @url_option
 def migrate(as_json: bool, url: str | None) -> None:
     """Create or upgrade the database schema (idempotent).
-
-    \b
-    --json prints {"store", "applied"}: the store (password masked) and the
-    migration versions applied now (empty when already up to date).
 
     \b
     Example:
@@ -48,15 +50,14 @@ def migrate(as_json: bool, url: str | None) -> None:
 
 
 @cli.command()
-@json_option
+@json_option(
+    'prints {"queued", "running", "succeeded", "failed", "cancelled", "total", "by_status": {status: n}, '
+    '"by_queue": {queue: {status: n}}, "paused_queues": [...], "unhandled_types": {type: n}} (queued '
+    'types no live worker handles).'
+)
 @url_option
 def stats(as_json: bool, url: str | None) -> None:
     """Task counts by status, overall and per queue.
-
-    \b
-    --json prints {"queued", "running", "succeeded", "failed", "cancelled", "total",
-    "by_status": {status: n}, "by_queue": {queue: {status: n}}, "paused_queues": [...],
-    "unhandled_types": {type: n}} (queued types no live worker handles).
 
     \b
     Example:
@@ -78,17 +79,13 @@ def stats(as_json: bool, url: str | None) -> None:
 
 
 @cli.command()
-@json_option
+@json_option(f"prints an array of workers: {fields_of(WorkerState)}, seen_seconds_ago, alive.")
 @url_option
 def workers(as_json: bool, url: str | None) -> None:
     """Worker processes: host, pid, queues, running tasks and their last heartbeat.
 
     A worker silent for longer than the lease (30s unless the app sets another)
     is presumed dead; its running tasks are rescued by the others.
-
-    \b
-    --json prints an array of {"id", "hostname", "pid", "queues", "concurrency",
-    "started_at", "last_seen", "running", "types", "seen_seconds_ago", "alive"}.
 
     \b
     Example:
@@ -105,15 +102,10 @@ def workers(as_json: bool, url: str | None) -> None:
 
 @cli.command()
 @click.option("--all", "include_cancelled", is_flag=True, help="Include cancelled series.")
-@json_option
+@json_option(f"prints an array of series: {fields_of(Schedule)}; every in seconds (null for cron).")
 @url_option
 def schedules(include_cancelled: bool, as_json: bool, url: str | None) -> None:
     """Recurring series with their timing and next run time.
-
-    \b
-    --json prints an array of {"id", "name", "type", "payload", "every" (seconds or
-    null), "cron", "timezone", "mode", "catch_up", "status", "next_run_at",
-    "last_fire_at", "created_at", "queue"}.
 
     \b
     Example:
@@ -148,15 +140,12 @@ def report_paused(changed: tuple[str, ...], paused_now: list[str], message: str,
 
 @cli.command()
 @click.argument("queue", nargs=-1, required=True, metavar="QUEUE...")
-@json_option
+@json_option('prints {"changed": [queues named], "paused_queues": [every paused queue]}.')
 @url_option
 def pause(queue: tuple[str, ...], as_json: bool, url: str | None) -> None:
     """Stop every worker from starting tasks of these queues; running ones finish.
 
     Tasks can still be enqueued; they wait until `tasker resume`.
-
-    \b
-    --json prints {"changed": [queues named], "paused_queues": [every paused queue]}.
 
     \b
     Example:
@@ -169,13 +158,10 @@ def pause(queue: tuple[str, ...], as_json: bool, url: str | None) -> None:
 
 @cli.command()
 @click.argument("queue", nargs=-1, required=True, metavar="QUEUE...")
-@json_option
+@json_option('prints {"changed": [queues named], "paused_queues": [every paused queue]}.')
 @url_option
 def resume(queue: tuple[str, ...], as_json: bool, url: str | None) -> None:
     """Let workers take tasks of these queues again.
-
-    \b
-    --json prints {"changed": [queues named], "paused_queues": [every paused queue]}.
 
     \b
     Example:

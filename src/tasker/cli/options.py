@@ -1,6 +1,7 @@
 """The options and value types the commands share, each defined once."""
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from datetime import datetime
@@ -72,9 +73,17 @@ def url_option(fn: F) -> F:
     return click.option("--url", default=None, metavar="URL", help=DEFAULT_URL_HELP)(fn)
 
 
-def json_option(fn: F) -> F:
-    """``--json``: print one JSON document (see the command's help for its keys) instead of text."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (keys in this help).")(fn)
+def json_option(prints: str) -> Callable[[F], F]:
+    """``--json``, with what it prints (``"prints {...}"``) added to the command's help before its
+    example, so that no command offers JSON without saying what it holds."""
+
+    def decorate(fn: F) -> F:
+        doc = inspect.cleandoc(fn.__doc__ or "")
+        body, example, rest = doc.partition("\b\nExample:")
+        fn.__doc__ = f"{body.rstrip()}\n\n--json {prints}\n\n{example}{rest}"
+        return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (see above).")(fn)
+
+    return decorate
 
 
 def store_url(url: str | None) -> tuple[str | None, bool]:

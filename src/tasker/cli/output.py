@@ -80,6 +80,11 @@ def record(value: Any) -> dict[str, Any]:
     return jsonable(dataclasses.asdict(value))
 
 
+def fields_of(kind: type) -> str:
+    """The JSON keys of a record type, for a command's help."""
+    return ", ".join(field.name for field in dataclasses.fields(kind))
+
+
 def when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 

@@ -68,17 +68,16 @@ def exit_despite_stuck_threads(grace: float = 1.0) -> None:
 @click.option("--grace-period", type=Duration(), help="On SIGTERM, how long running tasks may take to finish (default 30s).")
 @click.option("--poll-interval", type=Duration(positive=True), help="Time between polls for due tasks.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default="INFO", show_default=True)
-@json_option
+@json_option(
+    'logs one JSON object per line on stderr: time, level, logger, message, and for attempts task_id, '
+    'task_type, attempt, duration, status.'
+)
 @url_option
 def worker(app_path: str, concurrency: int, queues: tuple[str, ...], log_level: str, as_json: bool, url: str | None, **options: Any) -> None:
     """Run a worker for the Tasker app MODULE:ATTR until SIGINT/SIGTERM.
 
     The current directory is importable. A first signal stops taking tasks and
     waits up to --grace-period for running ones; a second stops at once.
-
-    \b
-    --json logs one JSON object per line on stderr: time, level, logger, message,
-    and for attempts task_id, task_type, attempt, duration, status.
 
     \b
     Example:
@@ -109,7 +108,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
                    "[env: TASKER_DASHBOARD_TOKEN, preferred: arguments show in `ps`]. Without one only loopback clients are served.")
 @click.option("--app", "app_path", metavar="MODULE:ATTR", help="Serve this Tasker app, so /api/tasks/cron passes run its handlers.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default="info", show_default=True)
-@json_option
+@json_option("logs one JSON object per line on stderr (time, level, logger, message), the server's own lines included.")
 @url_option
 def dashboard(host: str, port: int, token: str | None, app_path: str | None, log_level: str, as_json: bool, url: str | None) -> None:
     """Serve the web dashboard, JSON API (/api), cron endpoints and /metrics.
@@ -117,10 +116,6 @@ def dashboard(host: str, port: int, token: str | None, app_path: str | None, log
     Listening beyond loopback with no token makes one up and prints it. The cron
     endpoints take TASKER_CRON_SECRET from the environment; unset, they refuse every call.
     The store must exist already (`tasker migrate` makes one).
-
-    \b
-    --json logs one JSON object per line on stderr (time, level, logger, message),
-    the server's own lines included.
 
     \b
     Example:
@@ -159,7 +154,10 @@ def announce(message: str, as_json: bool, warning: bool = False) -> None:
 # -- demo ------------------------------------------------------------------------------
 
 @cli.command()
-@json_option
+@json_option(
+    'prints {"store", "finished", "counts": {status: n}, "tasks": [tasks as `tasker show --json`], '
+    '"next": [commands to look further]} instead of the live view.'
+)
 @url_option
 def demo(as_json: bool, url: str | None) -> None:
     """Enqueue a realistic mix of demo tasks, run them here, show the outcomes.
@@ -167,10 +165,6 @@ def demo(as_json: bool, url: str | None) -> None:
     Demo task types start with "demo." and run on their own queue, so your
     other tasks are neither run nor deleted. It ends saying how to look at the
     results (the dashboard, `tasker list`).
-
-    \b
-    --json prints {"store", "finished", "counts": {status: n}, "tasks": [tasks as
-    `tasker show --json`], "next": [commands to look further]} instead of the live view.
 
     \b
     Example:

@@ -13,7 +13,7 @@ from ..tasks import Runner
 from .failures import UserError
 from .main import cli
 from .options import Duration, IsoDatetime, JsonParam, json_option, url_option
-from .output import echo_json, print_task, record, say, stdout, tasks_table
+from .output import echo_json, fields_of, print_task, record, say, stdout, tasks_table
 from .session import app_from, open_app
 
 FINISHED = tuple(s.value for s in TaskStatus if s.finished)
@@ -36,7 +36,7 @@ FINISHED = tuple(s.value for s in TaskStatus if s.finished)
 @click.option("--unique-key", metavar="K", help="Skip if a queued or running task has this key (its id is printed).")
 @click.option("--depends-on", "depends_on", multiple=True, metavar="ID", help="Run only after this task succeeded (repeatable).")
 @click.option("--meta", type=JsonParam(), help="A JSON object stored with the task.")
-@json_option
+@json_option('prints the stored task, as `tasker show --json` does.')
 @url_option
 def enqueue(type_: str, payload: Any, app_path: str | None, as_json: bool, url: str | None, **options: Any) -> None:
     """Store a task of type TYPE with an optional JSON payload ('-': read it from stdin); prints its id.
@@ -44,9 +44,6 @@ def enqueue(type_: str, payload: Any, app_path: str | None, as_json: bool, url: 
     With --app, the task is made as the app would make it: its handler's
     defaults apply and its payload is checked (a payload model's fields; a
     function task's call, given as {"args": [...], "kwargs": {...}}).
-
-    \b
-    --json prints the stored task, as `tasker show --json` does.
 
     \b
     Example:
@@ -96,13 +93,10 @@ def create(app: Tasker, type_: str, payload: Any, options: dict[str, Any]) -> Ta
 @click.option("--type", "type_", metavar="T", help="Only tasks of this type.")
 @click.option("--queue", metavar="Q", help="Only tasks in this queue.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True, help="At most this many tasks.")
-@json_option
+@json_option('prints an array of tasks, each with the keys of `tasker show --json`.')
 @url_option
 def list_(status: str | None, type_: str | None, queue: str | None, limit: int, as_json: bool, url: str | None) -> None:
     """List tasks, newest first.
-
-    \b
-    --json prints an array of tasks, each with the keys of `tasker show --json`.
 
     \b
     Example:
@@ -119,17 +113,10 @@ def list_(status: str | None, type_: str | None, queue: str | None, limit: int, 
 
 @cli.command()
 @click.argument("task_id", metavar="ID")
-@json_option
+@json_option(f"prints one object, the task's fields: {fields_of(Task)}; times in ISO 8601 (UTC) or null.")
 @url_option
 def show(task_id: str, as_json: bool, url: str | None) -> None:
     """Show every field of one task, including its last error and traceback.
-
-    \b
-    --json prints one object: id, type, payload, status, attempts, max_attempts,
-    priority, queue, run_at, created_at, started_at, finished_at (ISO 8601 or
-    null), last_error, result, unique_key, meta, timeout, retry_delay, worker_id,
-    cancel_requested, series_id, fire_time, progress, pending_dependencies,
-    errors (each failed attempt), cancellable, headers.
 
     \b
     Example:
@@ -149,16 +136,13 @@ def show(task_id: str, as_json: bool, url: str | None) -> None:
 @click.argument("task_id", metavar="ID")
 @click.option("--wait", type=Duration(), default=0.0, metavar="DURATION",
               help="Wait up to this long for the task to finish (default: do not wait).")
-@json_option
+@json_option('prints {"id", "status", "result", "last_error"}, also when it exits 1.')
 @url_option
 def result(task_id: str, wait: float, as_json: bool, url: str | None) -> None:
     """Print the result of a task that succeeded (text as it is, anything else as JSON).
 
     Exits with status 1 if the task failed or was cancelled (its error on
     stderr) or has not finished (after --wait).
-
-    \b
-    --json prints {"id", "status", "result", "last_error"}, also when it exits 1.
 
     \b
     Example:
@@ -195,8 +179,7 @@ def finished_or_latest(app: Tasker, task_id: str, wait: float) -> Task:
 
 # -- cancel, retry, run-now, delete ----------------------------------------------------
 
-ACTION_JSON = """--json prints {"id", "kind": "task" or "series", "action", "status"}:
-the status after the action (null once deleted)."""
+ACTION_JSON = 'prints {"id", "kind": "task", "action", "status"}: the status after the action (null once deleted).'
 
 
 def act(app: Tasker, action: str, task_id: str) -> Task | None:
@@ -221,16 +204,15 @@ def report(task_id: str, kind: str, action: str, status: Any, message: str, as_j
 
 @cli.command()
 @click.argument("task_id", metavar="ID")
-@json_option
+@json_option(
+    'prints {"id", "kind": "task" or "series", "action", "status"}: the status after the action '
+    '("running" while a running task is being interrupted).'
+)
 @url_option
 def cancel(task_id: str, as_json: bool, url: str | None) -> None:
     """Cancel a queued task (it never runs), interrupt a running one, or stop a recurring series.
 
     Exits with status 1 if the task or series is unknown or already finished.
-
-    \b
-    --json prints {"id", "kind": "task" or "series", "action", "status"}: the status
-    after the action ("running" while a running task is being interrupted).
 
     \b
     Example:
@@ -255,16 +237,13 @@ def cancel(task_id: str, as_json: bool, url: str | None) -> None:
 
 @cli.command()
 @click.argument("task_id", metavar="ID")
-@json_option
+@json_option(ACTION_JSON)
 @url_option
 def retry(task_id: str, as_json: bool, url: str | None) -> None:
     """Queue a failed or cancelled task again, with one more attempt.
 
     Exits with status 1 if the task is unknown, not finished badly, or its
     unique key is now held by another live task.
-
-    \b
-    {json}
 
     \b
     Example:
@@ -278,15 +257,12 @@ def retry(task_id: str, as_json: bool, url: str | None) -> None:
 
 @cli.command(name="run-now")
 @click.argument("task_id", metavar="ID")
-@json_option
+@json_option(ACTION_JSON)
 @url_option
 def run_now(task_id: str, as_json: bool, url: str | None) -> None:
     """Make a queued task due now (a delayed one, or one waiting for its retry).
 
     Exits with status 1 if the task is unknown or not queued.
-
-    \b
-    {json}
 
     \b
     Example:
@@ -299,15 +275,12 @@ def run_now(task_id: str, as_json: bool, url: str | None) -> None:
 
 @cli.command()
 @click.argument("task_id", metavar="ID")
-@json_option
+@json_option(ACTION_JSON)
 @url_option
 def delete(task_id: str, as_json: bool, url: str | None) -> None:
     """Delete a task that is not running (a queued one then never runs).
 
     Exits with status 1 if the task is unknown or running (cancel it first).
-
-    \b
-    {json}
 
     \b
     Example:
@@ -318,10 +291,6 @@ def delete(task_id: str, as_json: bool, url: str | None) -> None:
     report(task_id, "task", "delete", None, f"deleted {task_id}", as_json)
 
 
-for command in (retry, run_now, delete):
-    command.help = (command.help or "").replace("{json}", ACTION_JSON)
-
-
 # -- cleanup ---------------------------------------------------------------------------
 
 @cli.command()
@@ -330,7 +299,10 @@ for command in (retry, run_now, delete):
 @click.option("--type", "type_", metavar="T", help="Only tasks of this type.")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Without --older-than, delete without asking.")
-@json_option
+@json_option(
+    'prints {"dry_run", "count", "older_than", "status", "type"}: count is what was deleted (or, with '
+    '--dry-run, what would be).'
+)
 @url_option
 def cleanup(older_than: float | None, status: str | None, type_: str | None, dry_run: bool, yes: bool,
             as_json: bool, url: str | None) -> None:
@@ -339,10 +311,6 @@ def cleanup(older_than: float | None, status: str | None, type_: str | None, dry
     Without --older-than every finished task matches, so it asks first (the
     question goes to stderr; --yes skips it, and with no terminal to answer it
     nothing is deleted). Deletes in batches, so workers are never held up long.
-
-    \b
-    --json prints {"dry_run", "count", "older_than", "status", "type"}: count is
-    what was deleted (or, with --dry-run, what would be).
 
     \b
     Example:
