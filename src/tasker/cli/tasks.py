@@ -8,6 +8,7 @@ import click
 
 from ..app import Tasker
 from ..errors import TaskCancelledError, TaskFailedError
+from ..limits import MAX_LIST_LIMIT
 from ..task import STATUSES, Task, TaskStatus, refusal
 from ..tasks import Runner
 from .failures import UserError
@@ -92,7 +93,7 @@ def create(app: Tasker, type_: str, payload: Any, options: dict[str, Any]) -> Ta
 @click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only tasks with this status.")
 @click.option("--type", "type_", metavar="T", help="Only tasks of this type.")
 @click.option("--queue", metavar="Q", help="Only tasks in this queue.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True, help="At most this many tasks.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIST_LIMIT), default=100, show_default=True, help="At most this many tasks.")
 @json_option('prints an array of tasks, each with the keys of `tasker show --json`.')
 @url_option
 def list_(status: str | None, type_: str | None, queue: str | None, limit: int, as_json: bool, url: str | None) -> None:
@@ -159,8 +160,8 @@ def result(task_id: str, wait: float, as_json: bool, url: str | None) -> None:
     if not task.status.finished:
         hint = "" if wait else " (--wait DURATION waits for it)"
         raise UserError(f"task {task_id} is still {task.status.value}{hint}")
-    reason = (task.last_error or "").strip().splitlines()
-    raise UserError(f"task {task_id} {task.status.value}" + (f": {reason[-1]}" if reason else ""))
+    headline = (task.last_error or "").strip().split("\n", 1)[0]
+    raise UserError(f"task {task_id} {task.status.value}" + (f": {headline}" if headline else ""))
 
 
 def finished_or_latest(app: Tasker, task_id: str, wait: float) -> Task:

@@ -100,6 +100,7 @@ class PostgresStore(SimpleOperations):
         self.pool: AsyncConnectionPool | None = None
         self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
         self.claimer_lock = asyncio.Lock()
+        self.claims_in_flight = 0   # claims now using the claimer (concurrent passes share it)
         self.blocking: ConnectionPool | None = None   # for sync callers (insert_tasks_blocking), made on first use
         self.blocking_lock = threading.Lock()
 
@@ -312,7 +313,8 @@ class PostgresStore(SimpleOperations):
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
         if self.config.listen:
-            rows = await self._on(await self._claim_connection(), "claim_tasks", params)
+            async with self._claim_connection() as conn:
+                rows = await self._on(conn, "claim_tasks", params)
         else:  # behind PgBouncer a session setting would leak to other clients: use the pool
             rows = await self._fetch("claim_tasks", params)
         claimed = [records.claimed_from_row(row) for row in rows]
@@ -323,16 +325,24 @@ class PostgresStore(SimpleOperations):
         rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": list(ids)})
         return [records.claimed_from_row(row) for row in rows]
 
-    async def _claim_connection(self) -> psycopg.AsyncConnection:
+    @asynccontextmanager
+    async def _claim_connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """The claims' own connection, made again if the server closed it. A readable socket
+        means "closed" only while no claim is using it: otherwise it is a reply arriving, and
+        closing the connection then would fail that claim (passes in one process share it)."""
         async with self.claimer_lock:
             conn = self.claimer
-            if conn is None or _closed_by_the_server(conn):
+            if conn is None or conn.closed or conn.broken or (self.claims_in_flight == 0 and _closed_by_the_server(conn)):
                 if conn is not None:
                     await conn.close()
                 conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
                 await conn.execute(self.q["relax_claim_commits"])
                 self.claimer = conn
-            return conn
+            self.claims_in_flight += 1
+        try:
+            yield conn
+        finally:
+            self.claims_in_flight -= 1
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Plain successes go through a lean statement; other outcomes through the full one."""
