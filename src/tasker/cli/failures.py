@@ -55,24 +55,22 @@ class StoreUnavailable(UserError):
     exit_code = Exit.UNAVAILABLE
 
 
-def _psycopg_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _psycopg(name: str) -> tuple[type[BaseException], ...]:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency
-        return (), ()
-    return (psycopg.OperationalError,), (psycopg.Error,)
+        return ()
+    return (getattr(psycopg, name),)
 
 
 def unavailable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that say the store itself cannot be used (exit 3)."""
-    connection_lost, _ = _psycopg_errors()
-    return (StoreUnavailableError, SchemaMissingError, SchemaTooNewError, sqlite3.OperationalError, *connection_lost)
+    return (StoreUnavailableError, SchemaMissingError, SchemaTooNewError, sqlite3.OperationalError, *_psycopg("OperationalError"))
 
 
 def operation_errors() -> tuple[type[BaseException], ...]:
     """The API's other user-facing exceptions (exit 1)."""
-    _, database = _psycopg_errors()
-    return (TaskerError, ValueError, TypeError, LookupError, NotImplementedError, OSError, TimeoutError, sqlite3.Error, *database)
+    return (TaskerError, ValueError, TypeError, LookupError, NotImplementedError, OSError, sqlite3.Error, *_psycopg("Error"))
 
 
 def refused_input(ctx: click.Context, exc: InputError) -> click.UsageError:
