@@ -22,7 +22,7 @@ from .context import TaskContext
 from .worker.events import Creation, Events
 from .handlers import Handler, make_handler
 from .ids import is_id
-from .limits import DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE, MAX_DELAY, MAX_LIST_LIMIT
+from .limits import CLEANUP_BATCH, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE, MAX_DELAY, MAX_LIST_LIMIT
 from .runtime import Runtime, blocking
 from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, parse_url
@@ -38,6 +38,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 # The class defines a method named ``list``: these spell the built-in generics for its annotations.
 Ids = list[str]
+Names = list[str]
 Tasks = list[Task]
 Schedules = list[Schedule]
 Workers = list[WorkerState]
@@ -461,12 +462,34 @@ class Tasker:
 
     delete = blocking(adelete)
 
-    async def acleanup(self, older_than: float | timedelta | None = None) -> int:
-        """Delete finished tasks finished more than ``older_than`` ago (all when None); the count."""
-        seconds = None if older_than is None else checks.seconds(older_than, "older_than", MAX_DELAY)
-        return await (await self.runtime.store()).cleanup(seconds)
+    async def acleanup(self, older_than: float | timedelta | str | None = None, status: str | None = None,
+                       type: str | None = None, *, dry_run: bool = False) -> int:
+        """Delete finished tasks that finished more than ``older_than`` ago (seconds, a timedelta or
+        text such as ``"7d"``; all when None), only those with ``status`` (succeeded, failed or
+        cancelled) and of ``type`` when given, in bounded batches; the count. Queued and running
+        tasks are never touched. ``dry_run``: count what would be deleted, delete nothing.
+
+        >>> app.cleanup(older_than=timedelta(days=7), status="succeeded")
+        """
+        check = checks.Checks()
+        seconds = None if older_than is None else check(checks.duration, older_than, "older_than", MAX_DELAY)
+        chosen = None if status is None else check(checks.finished_status, status)
+        if type is not None:
+            check(checks.name, type, "type")
+        check.done()
+        wanted = chosen and chosen.value
+        store = await self.runtime.store()
+        if dry_run:
+            return await store.count_cleanup(seconds, wanted, type)
+        return await store.cleanup(seconds, wanted, type, CLEANUP_BATCH)
 
     cleanup = blocking(acleanup)
+
+    async def apaused_queues(self) -> Names:
+        """The queues paused for every worker (``pause_queue``), by name."""
+        return await (await self.runtime.store()).paused_queues()
+
+    paused_queues = blocking(apaused_queues)
 
     async def apause_queue(self, name: str) -> None:
         """Stop every worker from starting tasks of this queue (running ones finish)."""

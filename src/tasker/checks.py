@@ -73,6 +73,41 @@ def seconds(value: Any, field: str, high: float = MAX_DELAY, positive: bool = Fa
     return float(value)
 
 
+# "90", "1.5", "7d", "12h", "30m", "1h30m", "2w 3d": amounts with units, largest first or not.
+DURATION_UNITS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|[wdhms])")
+_PLAIN_SECONDS = re.compile(r"\s*-?\d+(?:\.\d+)?\s*")
+
+
+def duration(value: Any, field: str, high: float = MAX_DELAY, positive: bool = False, label: str | None = None) -> float:
+    """``seconds`` that also reads text: plain seconds (``"90"``, ``"1.5"``) or amounts with
+    units w, d, h, m, s, ms (``"7d"``, ``"12h"``, ``"1h30m"``), each unit at most once.
+
+    >>> duration("1h30m", "older_than")
+    5400.0
+    """
+    label = label or field
+    if isinstance(value, str):
+        value = _duration_seconds(value, field, label)
+    return seconds(value, field, high, positive, label)
+
+
+def _duration_seconds(text: str, field: str, label: str) -> float:
+    if _PLAIN_SECONDS.fullmatch(text):
+        return float(text)
+    parts, end = [], 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != end:
+            break
+        parts.append((float(match.group(1)), match.group(2)))
+        end = match.end()
+    units = [unit for _, unit in parts]
+    if not parts or text[end:].strip() or len(set(units)) != len(units):
+        refuse(field, f"{label} {text!r} is not a duration: use seconds (90, 1.5) or amounts with units "
+                      f"w, d, h, m, s, ms (7d, 12h, 30m, 1h30m), each unit once")
+    return sum(amount * DURATION_UNITS[unit] for amount, unit in parts)
+
+
 def moment(value: Any, field: str = "run_at") -> float:
     """An aware datetime (naive means UTC) or epoch seconds, within the years 1 to 9999 (UTC)."""
     if isinstance(value, datetime):
@@ -145,6 +180,15 @@ def status(value: Any, field: str = "status") -> TaskStatus:
     except ValueError:
         valid = ", ".join(s.value for s in TaskStatus)
         refuse(field, f"unknown status {value!r}: use one of {valid}")
+
+
+def finished_status(value: Any, field: str = "status") -> TaskStatus:
+    """A terminal status (succeeded, failed, cancelled): what cleanup may delete."""
+    chosen = status(value, field)
+    if not chosen.finished:
+        done = ", ".join(s.value for s in TaskStatus if s.finished)
+        refuse(field, f"{field} must be a finished status ({done}), not {chosen.value!r}: queued and running tasks are never cleaned up")
+    return chosen
 
 
 class Checks:

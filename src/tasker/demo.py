@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import shlex
+import shutil
+import sys
 import time
 import uuid
 from collections import Counter
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -20,7 +25,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .app import Tasker
-from .task import Task
+from .store.url import DEFAULT_SCHEMA, StoreConfig
+from .task import Task, TaskStatus
 
 PREFIX = "demo."
 QUEUE = "tasker-demo"
@@ -80,8 +86,10 @@ def progress(tasks: list[Task], total: int, elapsed: float) -> Group:
 
 
 def outcome_table(tasks: list[Task]) -> Table:
-    """One row per (type, status, attempts, first error line), with a count."""
-    rows = Counter((t.type, t.status.value, t.attempts, first_line(t.last_error)) for t in tasks)
+    """One row per (type, status, attempts, last error), with a count; the error only for tasks
+    that did not succeed (one that succeeded on a retry keeps the error of its failed attempt)."""
+    rows = Counter((t.type, t.status.value, t.attempts, "" if t.status is TaskStatus.SUCCEEDED else first_line(t.last_error))
+                   for t in tasks)
     table = Table(title="demo outcomes", header_style="bold", show_edge=False)
     for name in ("TYPE", "TASKS", "STATUS", "ATTEMPTS", "LAST ERROR"):
         table.add_column(name, justify="right" if name in ("TASKS", "ATTEMPTS") else "left", overflow="fold")
@@ -99,47 +107,97 @@ async def fetch(app: Tasker, ids: list[str]) -> list[Task]:
     return [t for t in tasks if t is not None]
 
 
-async def watch(app: Tasker, ids: list[str], console: Console) -> list[Task]:
+async def watch(app: Tasker, ids: list[str], console: Console, live: bool) -> list[Task]:
     """Poll until every demo task is terminal or the deadline passes; live counts in a terminal."""
     start = time.monotonic()
     tasks = await fetch(app, ids)
     # Live redraws only make sense on a terminal; elsewhere print the final counts once.
-    with Live(console=console, refresh_per_second=10) if console.is_terminal else nullcontext() as live:
+    with Live(console=console, refresh_per_second=10) if live and console.is_terminal else nullcontext() as view:
         while not all(t.status.finished for t in tasks) and time.monotonic() - start < DEADLINE:
-            if live is not None:
-                live.update(progress(tasks, len(ids), time.monotonic() - start))
+            if view is not None:
+                view.update(progress(tasks, len(ids), time.monotonic() - start))
             await asyncio.sleep(0.1)
             tasks = await fetch(app, ids)
-        view = progress(tasks, len(ids), time.monotonic() - start)
-        live.update(view) if live is not None else console.print(view)
+        counts = progress(tasks, len(ids), time.monotonic() - start)
+        if view is not None:
+            view.update(counts)
+        elif live:
+            console.print(counts)
     return tasks
 
 
-async def demo_main(app: Tasker, console: Console) -> list[Task]:
+async def demo_main(app: Tasker, console: Console, live: bool) -> list[Task]:
     await app.amigrate()
     ids = await enqueue_mix(app, uuid.uuid4().hex[:12])
     worker = asyncio.create_task(app.arun_worker(concurrency=4, queues=[QUEUE], poll_interval=0.1, grace_period=2.0))
     try:
-        return await watch(app, ids, console)
+        return await watch(app, ids, console, live)
     finally:
         app.stop_workers()
         await asyncio.gather(worker, return_exceptions=True)
         await app.aclose()
 
 
-def run_demo(url: str | None, console: Console) -> bool:
-    """Run the demo; True when every demo task finished before the deadline."""
-    app = Tasker(url)
+def run_demo(app: Tasker, console: Console, live: bool = True) -> list[Task]:
+    """Run the demo on ``app``'s store: its tasks as they ended (or stood at the deadline).
+    ``live``: say where, and show the counts as they change."""
     register_handlers(app)
-    console.print(Text(f"Running the Tasker demo in {app.config.display}", style="bold"))
+    if live:
+        console.print(Text(f"Running the Tasker demo in {app.config.display}", style="bold"))
     quiet = logging.getLogger("tasker")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # the expected failures (ERROR, with tracebacks) would log over the live view
     try:
-        tasks = asyncio.run(demo_main(app, console))
+        return asyncio.run(demo_main(app, console, live))
     finally:
         quiet.setLevel(level)
-        app.close()
-    console.print(outcome_table(tasks))
-    console.print(Text(f"Inspect them with: tasker list --queue {QUEUE}   |   tasker show ID", style="dim"))
-    return all(t.status.finished for t in tasks)
+
+
+def next_steps(config: StoreConfig) -> list[tuple[str, str, str]]:
+    """What to run next to look at the demo's data, as (what, command, note), with this
+    installation's ``tasker`` spelled so the user's shell finds it (``.venv/bin/tasker`` when
+    it is not on PATH, and then how to put it there)."""
+    tasker, url = tasker_command(), shell_url(config)
+    steps = [
+        ("dashboard", f"{tasker} dashboard --url {url}", "then open http://127.0.0.1:8080/"),
+        ("demo tasks", f"{tasker} list --queue {QUEUE} --url {url}", ""),
+        ("one task", f"{tasker} show ID --url {url}", "with an ID from the list"),
+    ]
+    activate = Path(tasker).with_name("activate")
+    if tasker != "tasker" and activate.exists():
+        steps.append(("plain `tasker`", f"source {activate}", f"puts {activate.parent} on PATH in this shell"))
+    return steps
+
+
+def steps_table(steps: list[tuple[str, str, str]]) -> Table:
+    table = Table.grid(padding=(0, 3, 0, 0), pad_edge=True)
+    for style in ("dim", "bold", "dim"):
+        table.add_column(style=style, no_wrap=True)
+    for what, command, note in steps:
+        table.add_row(f"  {what}", command, note)
+    return table
+
+
+def tasker_command() -> str:
+    """This installation's ``tasker`` as the user's shell can run it: ``tasker`` when PATH finds
+    it, else its path (relative to here when below it), else ``python -m tasker``."""
+    script = Path(sys.executable).with_name("tasker")
+    found = shutil.which("tasker")
+    if not script.exists():
+        return "tasker" if found else f"{sys.executable} -m tasker"
+    if found and Path(found).resolve() == script.resolve():
+        return "tasker"
+    relative = os.path.relpath(script)
+    return relative if not relative.startswith("..") else str(script)
+
+
+def shell_url(config: StoreConfig) -> str:
+    """The store's URL for a command line: a SQLite file below here relative to it, PostgreSQL
+    with its schema (and the password masked, for the user to fill in)."""
+    url = config.display
+    if config.kind == "sqlite" and not config.in_memory:
+        relative = os.path.relpath(config.target)
+        url = url if relative.startswith("..") else f"sqlite:///{relative}"
+    elif config.kind == "postgresql" and config.schema != DEFAULT_SCHEMA:
+        url = f"{url}{'&' if '?' in url else '?'}schema={config.schema}"
+    return shlex.quote(url)

@@ -54,6 +54,17 @@ def input_error(problems: Sequence[Problem]) -> InputError:
     return (InvalidType if problems[0].kind is TypeError else InvalidValue)(problems)
 
 
+class StoreUnavailableError(TaskerError):
+    """The store cannot be reached or opened: PostgreSQL refuses the connection, a SQLite file
+    cannot be opened, or (for commands that only read) the SQLite file does not exist.
+
+    >>> try:
+    ...     Tasker("postgresql://app@db.invalid/app").stats()
+    ... except StoreUnavailableError as exc:
+    ...     print(exc)        # cannot connect to PostgreSQL at postgresql://app@db.invalid/app: ...
+    """
+
+
 class SchemaMissingError(TaskerError):
     """The database has no Tasker schema yet (or an older one): run ``tasker migrate``."""
 

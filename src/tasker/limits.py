@@ -43,3 +43,7 @@ MAX_LISTED_VALUE_BYTES = 8 * 1024         # a payload, result, meta or progress 
 MAX_SHOWN_VALUE_CHARS = 64 * 1024         # the same on a dashboard page (the JSON API has the whole value)
 MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
 MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call
+
+# Deleting: cleanup removes finished tasks this many per statement, so no statement
+# holds locks (or SQLite's one write lock) over the whole history at once.
+CLEANUP_BATCH = 5000

@@ -16,11 +16,13 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .context import TaskContext
+from .jsonable import jsonable
+from .store.url import redact
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-# Record attributes a JSON line carries when present, in this order.
-FIELDS = ("task_id", "task_type", "queue", "attempt", "duration", "status", "next_run_at", "trace_id", "worker_id")
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` or ``TaskFields``.
+STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message", "taskName"}
 
 
 def trace_id_of(headers: Mapping[str, Any] | None) -> str | None:
@@ -48,26 +50,26 @@ class TaskFields(logging.Filter):
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, the task fields, the exception."""
+    """One JSON object a line: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``, every
+    field the record carries (``task_id``, ``task_type``, ``attempt``... from ``extra=`` or
+    ``TaskFields``) and ``exception`` (the traceback); passwords in URLs are masked."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
-        for name in FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                line[name] = value
+        line.update((key, value) for key, value in vars(record).items() if key not in STANDARD_ATTRIBUTES and value is not None)
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+            line["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(jsonable(line), ensure_ascii=False, default=str)
 
 
 def configure_logging(level: str = "INFO", format: str = "text") -> None:
-    """Log to stderr at ``level``, as text or JSON lines, with task fields on every record."""
+    """Log to stderr at ``level``, as text or JSON lines, with task fields on records logged
+    inside handlers (replacing the root logger's handlers: a worker process owns its output)."""
     if format not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {format!r}")
     handler = logging.StreamHandler(sys.stderr)

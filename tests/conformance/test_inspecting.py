@@ -1,7 +1,10 @@
 """get, list, cancel, cleanup and stats (both stores)."""
 from __future__ import annotations
 
+import asyncio
 import time
+
+import pytest
 
 from tasker import TaskStatus
 from polling import wait_until
@@ -85,6 +88,61 @@ def test_cleanup_deletes_only_finished(app):
     assert app.get(ok) is None and app.get(fail) is None and app.get(cancelled) is None
     assert app.get(queued).status is TaskStatus.QUEUED and app.get(untouched) is not None
     assert app.cleanup() == 0
+
+
+def test_cleanup_by_status_and_type_and_dry_run(app):
+    @app.handler(max_attempts=1)
+    def job(payload):
+        if payload == "fail":
+            raise RuntimeError("x")
+
+    @app.handler()
+    def other(payload):
+        return None
+
+    ok, fail, other_ok = app.create("job", "ok"), app.create("job", "fail"), app.create("other")
+    cancelled, queued = app.create("job", delay=60), app.create("job", delay=60)
+    app.cancel(cancelled)
+    app.process_queue()
+    assert app.cleanup(status="failed", dry_run=True) == 1 and app.get(fail) is not None, "a dry run deletes nothing"
+    assert app.cleanup(type="job", dry_run=True) == 3
+    assert app.cleanup(older_than="1h", dry_run=True) == 0
+    assert app.cleanup(status="succeeded", type="job") == 1
+    assert app.get(ok) is None and app.get(other_ok) is not None and app.get(fail) is not None
+    assert app.cleanup(status="cancelled") == 1 and app.get(cancelled) is None
+    assert app.cleanup(dry_run=True) == 2
+    assert app.cleanup() == 2 and app.get(queued).status is TaskStatus.QUEUED
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"status": "queued"}, "finished status"),
+    ({"status": "bogus"}, "unknown status"),
+    ({"older_than": "soon"}, "'soon' is not a duration"),
+    ({"type": ""}, "type must not be empty"),
+])
+def test_cleanup_refuses_bad_filters(app, bad, message):
+    done = app.create("x")
+    app.cancel(done)
+    with pytest.raises(ValueError, match=message):
+        app.cleanup(**bad)
+    assert app.get(done) is not None
+
+
+def test_cleanup_deletes_batch_after_batch(app):
+    ids = app.create_many("x", list(range(7)))
+    for task_id in ids:
+        app.cancel(task_id)
+
+    async def sweep():
+        store = await app.runtime.store()
+        try:
+            counted = await store.count_cleanup(None, "cancelled", "x")
+            return counted, await store.cleanup(None, "cancelled", "x", 2)
+        finally:
+            await app.aclose()
+
+    assert asyncio.run(sweep()) == (7, 7), "four batches of at most 2"
+    assert all(app.get(task_id) is None for task_id in ids)
 
 
 def test_stats_by_status_and_queue(app):

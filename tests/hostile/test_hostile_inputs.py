@@ -55,7 +55,7 @@ def test_out_of_range_and_too_deep_inputs_are_refused_naming_the_field(app: Task
 
 def test_the_cli_refuses_a_run_at_past_year_9999(app: Tasker, store_url: str):
     result = CliRunner().invoke(cli, ["enqueue", "t", "{}", "--run-at", "9999-12-31T23:59:59.999999", "--url", store_url])
-    assert result.exit_code == 1 and "run_at must fall between the years 1 and 9999" in result.stderr
+    assert result.exit_code == 2 and "run_at must fall between the years 1 and 9999" in result.stderr   # a usage error
     assert app.stats()["total"] == 0
 
 

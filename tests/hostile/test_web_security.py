@@ -28,7 +28,7 @@ LEAKY_URLS = [
 
 
 @pytest.mark.parametrize("url", LEAKY_URLS)
-@pytest.mark.parametrize("command", [["stats"], ["migrate"], ["list"]])
+@pytest.mark.parametrize("command", [["stats"], ["migrate"], ["list"], ["workers"], ["enqueue", "t"], ["cleanup", "--yes"], ["pause", "q"]])
 def test_no_command_prints_the_database_password(url: str, command: list[str]):
     result = CliRunner().invoke(cli, [*command, "--url", url])
     assert result.exit_code != 0

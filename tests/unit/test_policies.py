@@ -74,6 +74,36 @@ def test_urls():
         parse_url("sqlite://")
 
 
+@pytest.mark.parametrize("url", ["sqlite://relative.db", "sqlite:relative.db", "sqlite:/relative.db"])
+def test_a_sqlite_url_without_three_slashes_is_refused_showing_the_right_form(url):
+    with pytest.raises(ValueError, match="three slashes") as refused:
+        parse_url(url)
+    assert "sqlite:///relative.db" in str(refused.value) and "sqlite:////abs/path.db" in str(refused.value)
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90", 90.0), ("1.5", 1.5), ("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0), ("1h30m", 5400.0),
+    ("2w 3d", 1468800.0), ("500ms", 0.5), ("1m30s", 90.0), (" 1.5h ", 5400.0), (45, 45.0),
+])
+def test_durations(text, seconds):
+    from tasker.checks import duration
+
+    assert duration(text, "delay") == seconds
+
+
+@pytest.mark.parametrize("text, message", [
+    ("7x", "'7x' is not a duration"), ("1h1h", "each unit once"), ("", "is not a duration"), ("h", "is not a duration"),
+    ("-5", ">= 0"), ("1e3", "is not a duration"), ("200y", "is not a duration"), ("6000w", "at most"),
+])
+def test_bad_durations_are_refused_naming_the_value(text, message):
+    from tasker.checks import duration
+    from tasker.errors import InputError
+
+    with pytest.raises(InputError, match=message) as refused:
+        duration(text, "delay")
+    assert refused.value.field == "delay"
+
+
 def test_a_task_batch_is_a_sequence_of_new_tasks():
     from tasker.enqueue import TaskDefaults, build_new_tasks, needs_lookups
 

@@ -59,6 +59,27 @@ class SimpleOperations:
     async def delete_task(self, task_id: str) -> bool:
         return bool(await self._fetch("delete_task", {"id": task_id}))
 
+    async def now(self) -> float:
+        raise NotImplementedError
+
+    async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int) -> int:
+        """Batch after batch, each its own statement, until one comes back short."""
+        params = {**await self._cleanup_filter(older_than, status, type), "batch": batch}
+        deleted = 0
+        while True:
+            gone = len(await self._fetch("cleanup", params))
+            deleted += gone
+            if gone < batch:
+                return deleted
+
+    async def count_cleanup(self, older_than: float | None, status: str | None, type: str | None) -> int:
+        return int((await self._fetch("count_cleanup", await self._cleanup_filter(older_than, status, type)))[0]["n"])
+
+    async def _cleanup_filter(self, older_than: float | None, status: str | None, type: str | None) -> dict[str, Any]:
+        # One cutoff on the store's clock for every batch: tasks finishing meanwhile are not swept up.
+        before = None if older_than is None else await self.now() - older_than
+        return {"before": before, "status": status, "type": type}
+
     async def stats(self) -> dict[str, Any]:
         return records.stats_from_rows(await self._fetch("stats"), await self.paused_queues())
 

@@ -63,14 +63,18 @@ def _check_schema(schema: str) -> str:
 
 
 def _sqlite_path(url: str) -> str:
+    """The file a ``sqlite:///...`` URL names. Only three slashes are accepted: ``sqlite://x.db``
+    reads, to SQLAlchemy and most tools, as a host named x.db, so it is refused, not guessed at."""
     rest = url[len("sqlite:"):]
-    if rest.startswith("///"):
-        path = rest[3:]
-    elif rest.startswith("//"):
-        path = rest[2:]
-    else:
-        path = rest
-    path = path.split("?", 1)[0]
+    if not rest.startswith("///"):
+        named = rest.lstrip("/").split("?", 1)[0]
+        if not named:
+            raise ValueError(f"SQLite URL {url!r} names no file: use sqlite:///path/to/tasks.db")
+        raise ValueError(
+            f"SQLite URL {url!r} needs three slashes after 'sqlite:': use sqlite:///{named} for a path "
+            f"relative to the current directory, or sqlite:////abs/path.db for an absolute path"
+        )
+    path = rest[3:].split("?", 1)[0]
     if not path:
         raise ValueError(f"SQLite URL {url!r} names no file: use sqlite:///path/to/tasks.db")
     return path if path == ":memory:" else os.path.abspath(path)

@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from ...background import Backoff, cancel_and_wait
 from ...enqueue import NewTask, TaskBatch, needs_lookups
-from ...errors import TaskerError
+from ...errors import StoreUnavailableError, TaskerError
 from ...ids import new_id
 from ...task import TaskStatus
 from ..base import TickPlanner
@@ -113,7 +113,7 @@ class PostgresStore(SimpleOperations):
             probe = await psycopg.AsyncConnection.connect(self.config.target, connect_timeout=CONNECT_TIMEOUT)
             await probe.close()
         except psycopg.Error as exc:
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
         self.pool = AsyncConnectionPool(
             self.config.target,
             min_size=1,
@@ -128,7 +128,7 @@ class PostgresStore(SimpleOperations):
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             await self.pool.close()
-            raise TaskerError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
 
     async def close(self) -> None:
         if self.claimer is not None:
@@ -296,11 +296,6 @@ class PostgresStore(SimpleOperations):
                 await self._on(conn, "notify_cancel", {"channel": self.cancel_channel, "id": task_id})
             return bool(rows)
 
-    async def cleanup(self, older_than: float | None) -> int:
-        async with self._connection() as conn:
-            cur = await conn.execute(self.q["cleanup"], {"older_than": older_than})
-            return cur.rowcount
-
     async def retry_task(self, task_id: str) -> bool:
         return await self._change_and_wake("retry_task", task_id)
 
@@ -332,6 +327,7 @@ class PostgresStore(SimpleOperations):
         return [records.claimed_from_row(row) for row in rows]
 
     async def _claim_connection(self) -> psycopg.AsyncConnection:
+        """The claims' own connection (shared by concurrent passes), made again if the server closed it."""
         async with self.claimer_lock:
             conn = self.claimer
             if conn is None or _closed_by_the_server(conn):

@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from ...background import cancel_and_wait
 from ...enqueue import NewTask, needs_lookups
-from ...errors import TaskerError
+from ...errors import StoreUnavailableError
 from ...ids import new_id
 from ...tallies import NO_BUCKET
 from ...task import TaskStatus
@@ -141,7 +141,7 @@ class SqliteStore(SimpleOperations):
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA recursive_triggers=ON")  # dependency cancellation cascades down chains
         except sqlite3.Error as exc:
-            raise TaskerError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+            raise StoreUnavailableError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self._conn = conn
 
     async def close(self) -> None:
@@ -254,12 +254,6 @@ class SqliteStore(SimpleOperations):
         if rows and rows[0]["status"] == "running":
             _cancel_local(self.path, task_id)
         return bool(rows)
-
-    async def cleanup(self, older_than: float | None) -> int:
-        return await self._call(self._cleanup, older_than)
-
-    def _cleanup(self, older_than: float | None) -> int:
-        return self._connection().execute(self.q["cleanup"], {"now": time.time(), "older_than": older_than}).rowcount
 
     async def retry_task(self, task_id: str) -> bool:
         return await self._change_and_wake("retry_task", task_id)
