@@ -168,3 +168,62 @@ def test_context_manager_closes(store_url):
         app.migrate()
         task_id = app.create("x")
         wait_until(lambda: app.get(task_id) is not None)
+
+
+def test_stats_stay_exact_through_every_way_in_and_out(app, store_url):
+    """stats() reads finished counts from tallies and departures, not the history: after every
+    path that finishes a task or takes one out, they equal a count of the stored rows."""
+    from apps.harness import Db
+    from tasker.ids import new_id
+
+    db = Db(store_url)
+
+    def stored() -> dict:
+        counts: dict = {}
+        for queue, status, n in db.rows("SELECT queue, status, count(*) FROM tasks GROUP BY queue, status"):
+            counts.setdefault(queue, {})[status] = n
+        return counts
+
+    def check() -> None:
+        reported = {q: {s: n for s, n in by.items() if n} for q, by in app.stats()["by_queue"].items()}
+        assert {q: by for q, by in reported.items() if by} == stored()
+
+    app.register("ok", lambda payload: payload)
+    app.register("bad", lambda payload: 1 / 0, max_attempts=1)
+    app.register("flaky", lambda payload: 1 / 0, max_attempts=2, retry_delay=0)
+    ok = app.create_many("ok", range(5), queue="a")
+    bad = [app.create("bad", n, queue="b") for n in range(3)]
+    flaky = app.create("flaky", queue="b")
+    queued_cancel = app.create("ok", 9, delay=3600, queue="c")
+    parent = app.create("bad", "parent", queue="c")
+    child = app.create("ok", "child", depends_on=[parent], queue="c")
+    check()
+    app.process_queue()
+    app.process_queue()
+    app.cancel(queued_cancel)
+    check()
+    assert app.get(child).status is TaskStatus.CANCELLED          # its dependency failed
+    assert app.get(flaky).status is TaskStatus.FAILED
+
+    app.retry(bad[0])                                              # failed -> queued: leaves the finished
+    app.retry(queued_cancel)
+    check()
+    app.delete(ok[0])
+    app.delete(bad[1])
+    check()
+    assert app.cleanup(type="ok") >= 3
+    check()
+    app.process_queue()                                            # the retried ones finish again
+    check()
+
+    async def lose_a_claim():
+        store = await app.runtime.store()
+        await store.claim_tasks(new_id(), ["ok"], None, 1)          # a worker that then vanishes
+        await store.rescue_tasks(0.001)
+    app.create("ok", "lost", queue="d", max_attempts=1)
+    asyncio.run(lose_a_claim())
+    check()
+    assert app.cleanup() > 0
+    check()
+    assert all(n == 0 for s, n in app.stats()["by_status"].items() if s != "queued")
+    db.close()

@@ -148,3 +148,36 @@ def test_default_is_sqlite_file_in_cwd(tmp_path, monkeypatch):
     app.create("x")
     app.close()
     assert (tmp_path / "env.db").exists()
+
+
+def test_the_history_before_the_tallies_is_counted_once(store_url, store_kind):
+    """Finished tasks stored before migration 7 (6 on SQLite) seed the tallies, so stats and
+    /metrics count them, and deleting them later never takes a count below zero."""
+    from apps.harness import Db
+
+    tallies = 7 if store_kind == "postgres" else 6
+
+    async def up_to(version: int | None) -> None:
+        store = open_store(parse_url(store_url))
+        await store.open()
+        try:
+            await store.migrate_to(version)
+        finally:
+            await store.close()
+
+    asyncio.run(up_to(tallies - 1))
+    db = Db(store_url)
+    now = "now()" if store_kind == "postgres" else "unixepoch()"
+    for n, status in enumerate(["succeeded", "succeeded", "failed", "cancelled", "queued"]):
+        db.rows(f"INSERT INTO tasks (id, type, status, queue, run_at, created_at, finished_at) "
+                f"VALUES (?, 'old', ?, 'q', {now}, {now}, {now})", (f"00000000-0000-7000-8000-00000000000{n}", status))
+    asyncio.run(up_to(None))
+    app = Tasker(store_url)
+    stats = app.stats()
+    assert (stats["succeeded"], stats["failed"], stats["cancelled"], stats["queued"]) == (2, 1, 1, 1)
+    assert {(t.status, t.count) for t in app.tallies()} == {("succeeded", 2), ("failed", 1), ("cancelled", 1)}
+    assert app.cleanup() == 4
+    assert app.stats()["total"] == 1
+    assert sum(t.count for t in app.tallies()) == 4   # what finished stays counted
+    app.close()
+    db.close()

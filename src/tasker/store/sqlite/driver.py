@@ -316,7 +316,7 @@ class SqliteStore(SimpleOperations):
                 }
                 for row in conn.execute(self.q["complete_tasks"], params).fetchall():
                     done.append(o.task_id)
-                    if not o.refund_attempt:
+                    if not o.refund_attempt or row["status"] != "queued":   # its try used, or the task ended
                         self._tally(conn, row, o.duration, o.wait, o.run_bucket, o.wait_bucket)
         return done
 

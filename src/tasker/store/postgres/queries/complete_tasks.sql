@@ -32,7 +32,7 @@ WITH done AS (
     SELECT queue, type, CASE WHEN status = 'queued' THEN '{tally_retried}' ELSE status END, run_bucket, wait_bucket,
            mod(pg_backend_pid(), {tally_shards}), count(*), coalesce(sum(duration), 0), coalesce(sum(wait), 0)
     FROM done
-    WHERE refund = 0
+    WHERE refund = 0 OR status <> 'queued'   -- its try used, or the task ended (cancelled meanwhile)
     GROUP BY 1, 2, 3, 4, 5
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (queue, type, status, run_bucket, wait_bucket, shard) DO UPDATE

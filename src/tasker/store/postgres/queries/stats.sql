@@ -1,3 +1,14 @@
+-- Tasks by queue and status without reading the history: live ones counted (few, indexed),
+-- finished ones as the tallies less the departures (tasker/tallies.py, migration 007).
 SELECT queue, status, count(*)::bigint AS n
 FROM {schema}.tasks
+WHERE status IN {live}
+GROUP BY queue, status
+UNION ALL
+SELECT queue, status, sum(n)::bigint AS n
+FROM (
+    SELECT queue, status, n FROM {schema}.task_tallies WHERE status IN {finished}
+    UNION ALL
+    SELECT queue, status, -n FROM {schema}.task_departures
+) AS finished
 GROUP BY queue, status

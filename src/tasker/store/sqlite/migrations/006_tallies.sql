@@ -22,3 +22,34 @@ BEGIN
     VALUES (NEW.queue, NEW.type, 'cancelled', -1, -1, 0, 1)
     ON CONFLICT (queue, type, status, run_bucket, wait_bucket, shard) DO UPDATE SET n = n + 1;
 END;
+
+-- Finished tasks that left the history (deleted, cleaned up, retried): with the tallies they
+-- give the stored counts of finished tasks without reading the history (stats.sql).
+CREATE TABLE task_departures (
+    queue TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (queue, type, status)
+);
+
+CREATE TRIGGER tasks_count_deletions AFTER DELETE ON tasks
+WHEN OLD.status IN ('succeeded', 'failed', 'cancelled')
+BEGIN
+    INSERT INTO task_departures (queue, type, status, n) VALUES (OLD.queue, OLD.type, OLD.status, 1)
+    ON CONFLICT (queue, type, status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tasks_count_reopening AFTER UPDATE OF status ON tasks
+WHEN OLD.status IN ('succeeded', 'failed', 'cancelled') AND NEW.status NOT IN ('succeeded', 'failed', 'cancelled')
+BEGIN
+    INSERT INTO task_departures (queue, type, status, n) VALUES (OLD.queue, OLD.type, OLD.status, 1)
+    ON CONFLICT (queue, type, status) DO UPDATE SET n = n + 1;
+END;
+
+-- The history already stored counts as finished once: the tallies start from it.
+INSERT INTO task_tallies (queue, type, status, run_bucket, wait_bucket, shard, n)
+SELECT queue, type, status, -1, -1, 0, count(*)
+FROM tasks
+WHERE status IN ('succeeded', 'failed', 'cancelled')
+GROUP BY queue, type, status;
