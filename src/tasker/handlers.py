@@ -10,7 +10,7 @@ from . import arguments, checks
 from .checks import Checks
 from .enqueue import TaskDefaults
 from .errors import InputError, Problem, input_error
-from .limits import MAX_ATTEMPTS, MAX_TIMEOUT, PRIORITY_RANGE
+from .limits import MAX_ATTEMPTS, MAX_DELAY, MAX_TIMEOUT, PRIORITY_RANGE
 from .retry import RetryDelay, validate_policy
 
 ExceptionTypes = tuple[type[BaseException], ...]
@@ -30,6 +30,7 @@ class Handler:
     retry_on: ExceptionTypes | None = None   # only these are retried (None: any)
     dont_retry_on: ExceptionTypes = ()       # these fail the task at once
     payload_model: Any = None                # a pydantic model or dataclass the payload must fit
+    retention: float | None = None           # seconds finished tasks of this type are kept (None: until cleanup)
 
     def no_retry_reason(self, error: BaseException | None) -> str | None:
         """Why an attempt that ended with ``error`` is not retried, or None (a timeout is a TimeoutError)."""
@@ -114,6 +115,7 @@ def make_handler(
     dont_retry_on: Any = (),
     cancellable: bool = True,
     payload: Any = None,
+    retention: Any = None,
     **extra: Any,
 ) -> Handler:
     """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
@@ -152,6 +154,7 @@ def make_handler(
         retry_on=None if retry_on is None else _exception_types(retry_on, "retry_on"),
         dont_retry_on=_exception_types(dont_retry_on, "dont_retry_on"),
         payload_model=payload,
+        retention=None if retention is None else checks.seconds(retention, "retention", MAX_DELAY, positive=True),
     )
 
 

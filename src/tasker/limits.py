@@ -47,3 +47,8 @@ MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call
 # Deleting: cleanup removes finished tasks this many per statement, so no statement
 # holds locks (or SQLite's one write lock) over the whole history at once.
 CLEANUP_BATCH = 5000
+# Retention (handler option retention=): workers delete a type's old finished tasks one batch
+# at a time, pausing between batches while behind, checking again this often once caught up.
+RETENTION_BATCH = 1000
+RETENTION_PAUSE = 0.2
+RETENTION_INTERVAL = 60.0

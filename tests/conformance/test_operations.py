@@ -159,3 +159,44 @@ def test_started_at_is_when_the_handler_started_not_the_claim(app):
     a, b = app.get(first), app.get(second)
     assert b.started_at >= a.finished_at - timedelta(milliseconds=50)
     assert all(timedelta(seconds=0.19) <= t.finished_at - t.started_at < timedelta(seconds=1) for t in (a, b))
+
+
+def test_retention_prunes_finished_tasks_of_its_type_in_batches(app, monkeypatch):
+    """retention=: a worker deletes its type's finished tasks that long after they finished,
+    one bounded batch at a time; other types, and unfinished tasks, stay."""
+    import threading
+    from datetime import timedelta
+
+    from polling import wait_until
+    from tasker import TaskStatus
+    from tasker.worker import retention
+
+    app.register("short_lived", lambda payload: None, retention=timedelta(seconds=0.3))
+    app.register("kept", lambda payload: None)
+    short = app.create_many("short_lived", range(25))
+    kept = app.create_many("kept", range(5))
+    later = app.create("short_lived", "not yet", delay=3600)
+    app.process_queue()
+    assert app.stats()["succeeded"] == 30
+    monkeypatch.setattr(retention, "RETENTION_BATCH", 10)   # three rounds to catch up
+    monkeypatch.setattr(retention, "RETENTION_PAUSE", 0.01)
+    worker = threading.Thread(target=app.run_worker, kwargs={"poll_interval": 0.05, "retention_interval": 0.1}, daemon=True)
+    try:
+        worker.start()
+        wait_until(lambda: all(app.get(i) is None for i in short), timeout=15)
+    finally:
+        app.stop_workers()
+        worker.join(20)
+    assert all(app.get(i).status is TaskStatus.SUCCEEDED for i in kept)
+    assert app.get(later).status is TaskStatus.QUEUED
+    assert app.stats()["succeeded"] == 5
+
+
+def test_retention_must_be_a_positive_duration(app):
+    import pytest
+
+    from tasker import InputError
+
+    for bad in (0, -1, "a week"):
+        with pytest.raises((InputError, TypeError), match="retention"):
+            app.register("t", lambda payload: None, retention=bad)

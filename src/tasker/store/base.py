@@ -64,9 +64,11 @@ class Store(Protocol):
     async def get_task(self, task_id: str) -> Task | None: ...
     async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]: ...
     async def cancel_task(self, task_id: str) -> bool: ...
-    async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int) -> int:
+    async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int,
+                      max_batches: int | None = None) -> int:
         """Delete finished tasks (of ``status`` and ``type`` when given) that finished more than
-        ``older_than`` seconds ago (all when None), ``batch`` rows per statement; how many."""
+        ``older_than`` seconds ago (all when None), ``batch`` rows per statement, at most
+        ``max_batches`` statements (all it takes when None); how many."""
     async def count_cleanup(self, older_than: float | None, status: str | None, type: str | None) -> int:
         """How many tasks ``cleanup`` with these filters would delete now."""
     async def stats(self) -> dict[str, Any]: ...

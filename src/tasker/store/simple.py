@@ -62,14 +62,15 @@ class SimpleOperations:
     async def now(self) -> float:
         raise NotImplementedError
 
-    async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int) -> int:
-        """Batch after batch, each its own statement, until one comes back short."""
+    async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int,
+                      max_batches: int | None = None) -> int:
+        """Batch after batch, each its own statement, until one comes back short (or ``max_batches``)."""
         params = {**await self._cleanup_filter(older_than, status, type), "batch": batch}
-        deleted = 0
+        deleted, batches = 0, 0
         while True:
             gone = len(await self._fetch("cleanup", params))
-            deleted += gone
-            if gone < batch:
+            deleted, batches = deleted + gone, batches + 1
+            if gone < batch or (max_batches is not None and batches >= max_batches):
                 return deleted
 
     async def count_cleanup(self, older_than: float | None, status: str | None, type: str | None) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..background import cancel_and_wait, keep_trying
 from ..ids import new_id
-from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
+from ..limits import DEFAULT_MAX_PAYLOAD_BYTES, RETENTION_INTERVAL
 from ..outcome import CANCEL, LOST, SHUTDOWN
 from ..store.base import Store
 from ..store.records import ClaimedTask, HeldClaim, Outcome, WorkerInfo
@@ -22,6 +22,7 @@ from .executor import INTERRUPT_GRACE, Attempt, make_context
 from .fetcher import Fetcher, Slots
 from .heartbeat import Heartbeat
 from .metrics import WorkerMetrics
+from .retention import Retention
 from .lifecycle import Lifecycle
 from .maintenance import Maintenance
 from .progress import ProgressWriter
@@ -48,12 +49,13 @@ class WorkerSettings:
     poll_interval: float | None = None        # default: the store's (2 s with LISTEN, 0.5 s without, 0.1 s on SQLite)
     grace_period: float = 30.0         # on SIGTERM, how long running tasks may take to finish
     interrupt_grace: float = INTERRUPT_GRACE   # a handler ignoring its timeout or cancellation this long is abandoned
+    retention_interval: float = RETENTION_INTERVAL   # how often caught-up retention looks again (handler option retention=)
     max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES   # results and progress reports, as JSON
     metrics_port: int | None = None    # serve this worker's own Prometheus /metrics here (0: any free port)
     metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period", "interrupt_grace"):
+        for name in ("lease", "heartbeat_interval", "poll_interval", "grace_period", "interrupt_grace", "retention_interval"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
@@ -154,7 +156,11 @@ class Worker:
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one)
         progress = ProgressWriter(self.store, lambda: list(self.running.values()))
-        background = [asyncio.create_task(c.run()) for c in (self.completer, self.heartbeat, Maintenance(self.store), progress)]
+        duties = [self.completer.run, self.heartbeat.run, Maintenance(self.store).run, progress.run]
+        keep = {name: h.retention for name, h in self.handlers.items() if h.retention is not None}
+        if keep:
+            duties.append(Retention(self.store, keep, self.settings.retention_interval).run)
+        background = [asyncio.create_task(duty()) for duty in duties]
         try:
             await self.fetcher.run()
             await self._drain()
