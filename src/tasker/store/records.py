@@ -14,7 +14,7 @@ from typing import Any, Mapping, NamedTuple, Protocol, Sequence
 
 from ..errors import UnknownTaskError
 from ..series import Schedule, ScheduleSpec, SeriesRow
-from ..task import STATUSES, Task, TaskStatus, WorkerState
+from ..task import STATUSES, Task, TaskFilter, TaskPage, TaskStatus, WorkerState
 
 
 
@@ -106,6 +106,14 @@ class RecentAttempt(NamedTuple):
     status: str
     run_seconds: float
     wait_seconds: float
+
+
+class BulkStep(NamedTuple):
+    """One batch of a bulk action: how many tasks it changed, and where the next batch starts
+    (the last task it looked at; None when there are no more)."""
+
+    changed: int
+    next: str | None
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,26 @@ def task_from_row(row: Row) -> Task:
         cancellable=bool(row["cancellable"]),
         headers=decode(row["headers"]),
     )
+
+
+def page_from_rows(rows: Sequence[Row], limit: int, scan: int | None) -> TaskPage:
+    """A page from ``list_tasks`` rows: up to ``limit + 1`` matches (``hit``), each with its
+    place ``n`` in the scan; when an error search ran out of budget, also the last row it read
+    (``n == scan``) and, if the history goes on, the row after it."""
+    hits = [row for row in rows if row["hit"] and (scan is None or row["n"] <= scan)]
+    tasks = [task_from_row(row) for row in hits[:limit]]
+    if len(hits) > limit:
+        return TaskPage(tasks, tasks[-1].id)
+    if scan is not None and any(row["n"] > scan for row in rows):
+        return TaskPage(tasks, next(row["id"] for row in rows if row["n"] == scan), scan_limited=True)
+    return TaskPage(tasks)
+
+
+def filter_params(selection: TaskFilter) -> dict[str, Any]:
+    """A task filter as the named parameters of ``_task_filter.sql`` (``ids`` as a list)."""
+    return {"status": selection.status, "type": selection.type, "queue": selection.queue, "error": selection.error,
+            "series_id": selection.series_id, "ids": None if selection.ids is None else list(selection.ids),
+            "upto": selection.upto}
 
 
 def _errors(value: Any) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from ...task import TaskStatus
 from ..base import TickPlanner
 from .. import records
 from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
-from ..simple import SimpleOperations
+from ..simple import BULK_STATEMENTS, SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig, redact
 
@@ -33,8 +33,12 @@ CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
 # Statements that only read: repeating one after its connection died cannot do anything twice.
-READS = frozenset({"get_task", "list_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
+READS = frozenset({"get_task", "list_tasks", "count_tasks", "pick_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
                    "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now"})
+
+# Statements whose best plan depends on which filters are given: planned afresh with the
+# values at hand, never prepared (a generic plan of "x IS NULL OR col = x" reads every row).
+UNPREPARED = frozenset({"list_tasks", "count_tasks", "pick_tasks"})
 
 
 class TolerantTimestamptz(TimestamptzLoader):
@@ -181,7 +185,7 @@ class PostgresStore(SimpleOperations):
     async def _on(self, conn: psycopg.AsyncConnection, name: str, params: dict[str, Any] | None = None) -> list[Any]:
         """The rows (as dicts) of one named statement, on ``conn``."""
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(self.q[name], params)
+            await cur.execute(self.q[name], params, prepare=False if name in UNPREPARED else None)
             return await cur.fetchall() if cur.description else []
 
     async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -303,6 +307,19 @@ class PostgresStore(SimpleOperations):
 
     async def run_task_now(self, task_id: str) -> bool:
         return await self._change_and_wake("run_task_now", task_id)
+
+    async def _act(self, action: str, ids: list[str]) -> int:
+        """A bulk batch in one transaction, with its notifications (sent on commit)."""
+        async with self._transaction() as conn:
+            rows = await self._on(conn, BULK_STATEMENTS[action], {"ids": ids})
+            if action == "cancel":
+                for row in rows:
+                    if row["status"] == "running":
+                        await self._on(conn, "notify_cancel", {"channel": self.cancel_channel, "id": row["id"]})
+            if action in ("retry", "run_now"):
+                for queue in sorted({row["queue"] for row in rows}):
+                    await self._on(conn, "notify_queue", {"queue": queue})
+            return len(rows)
 
     async def _change_and_wake(self, name: str, task_id: str) -> bool:
         """Make a task due now, and tell idle workers (NOTIFY goes out on commit)."""
