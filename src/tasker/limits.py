@@ -43,7 +43,7 @@ MAX_LISTED_VALUE_BYTES = 8 * 1024         # a payload, result, meta or progress 
 MAX_SHOWN_VALUE_CHARS = 64 * 1024         # the same on a dashboard page (the JSON API has the whole value)
 MAX_SELECTED_IDS = 10_000                 # ids given to one count or bulk action (app.bulk(ids=...))
 BULK_BATCH = 500                          # tasks one statement of a bulk action picks and changes
-ERROR_SCAN = 20_000                       # tasks with an error one dashboard or API page of an error search reads
+ERROR_SCAN = 10_000                       # tasks with an error one dashboard or API page of an error search reads
 MAX_COUNTED = 100_000                     # a count shown on a page stops there ("100,000 or more")
 MAX_BULK_PER_REQUEST = 10_000             # tasks one bulk action from the dashboard or API changes (repeat for more)
 MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
