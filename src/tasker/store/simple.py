@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from . import records
 from ..errors import SchemaMissingError, SchemaTooNewError
 from ..ids import new_id
+from ..limits import ERROR_SCAN
 from ..series import Schedule, ScheduleSpec
 from ..task import Task, TaskFilter, TaskPage, WorkerState
 from .records import BulkStep, MinuteCount, RecentAttempt, Row
@@ -65,6 +66,21 @@ class SimpleOperations:
         return {**params, "ids": self._ids(params["ids"])}
 
     async def list_tasks(self, selection: TaskFilter, after: str | None, limit: int, scan: int | None) -> TaskPage:
+        if selection.error is None:   # every row read matches: reading one more than the page tells if more follow
+            return await self._page(selection, after, limit, limit + 1)
+        if scan is not None:
+            return await self._page(selection, after, limit, scan)
+        # No bound asked for: search on, a bounded statement at a time (SQLite would otherwise
+        # read every task with an error before the first page could be returned).
+        tasks: list[Task] = []
+        while True:
+            page = await self._page(selection, after, limit - len(tasks), ERROR_SCAN)
+            tasks += page.tasks
+            if not page.scan_limited:
+                return TaskPage(tasks, page.next)
+            after = page.next
+
+    async def _page(self, selection: TaskFilter, after: str | None, limit: int, scan: int) -> TaskPage:
         params = {**self._filter(selection), "after": after, "limit": limit, "scan": scan}
         return records.page_from_rows(await self._fetch("list_tasks", params), limit, scan)
 

@@ -2,10 +2,11 @@
 -- filter's index (migration 007) yields them in order and a page reads about its own rows
 -- however deep it is (keyset: id < after, never OFFSET). Planned with the values at hand
 -- (the driver never prepares it), so an absent filter folds away.
--- An error search reads only tasks that have an error (tasks_error_list_idx), at most
--- "scan" of them (NULL: no bound). "n" numbers the rows read; the last one and the one after
--- it come back even without a match: the page can say where the search stopped, and
--- whether anything is left beyond.
+-- "scan" bounds the rows read: an error search reads only tasks that have an error
+-- (tasks_error_list_idx), at most "scan" of them; without one every row read matches and
+-- "scan" is the page size plus one. "n" numbers the rows read; the last one and the one
+-- after it come back even without a match, so the page can say where the search stopped
+-- and whether anything is left beyond.
 SELECT {task_columns}, s.hit, s.n
 FROM (
     SELECT t.id, {error_match} AS hit, row_number() OVER (ORDER BY t.id DESC) AS n
@@ -16,6 +17,6 @@ FROM (
     LIMIT %(scan)s::bigint + 1
 ) AS s
 JOIN {schema}.tasks AS t ON t.id = s.id
-WHERE (s.hit AND s.n <= coalesce(%(scan)s::bigint, s.n)) OR s.n >= %(scan)s::bigint
+WHERE (s.hit AND s.n <= %(scan)s::bigint) OR s.n >= %(scan)s::bigint
 ORDER BY s.id DESC
 LIMIT %(limit)s::bigint + 2
