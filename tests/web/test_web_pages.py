@@ -323,10 +323,14 @@ def hostile(app):
 
 
 def test_hostile_strings_are_escaped_everywhere(local, hostile):
-    pages = ["/", "/tasks", f"/tasks?q={HOSTILE[0]}", "/schedules", "/workers"]
+    pages = ["/", "/tasks", f"/tasks?type={HOSTILE[0]}", f"/tasks?error={HOSTILE[1]}", "/schedules", "/workers"]
     pages += [f"/tasks/{t.id}" for t in hostile.list()]
-    for path in pages:
-        html = local.get(path).text
+    token = csrf_token(local, "/tasks")
+    confirm = local.post("/tasks/bulk", data={"csrf_token": token, "choice": "matching:retry", "type": HOSTILE[0],
+                                              "error": HOSTILE[2], "queue": HOSTILE[1]}).text
+    assert "&lt;script&gt;" in confirm
+    for path in [*pages, "bulk"]:
+        html = confirm if path == "bulk" else local.get(path).text
         for text in HOSTILE:
             assert text not in html, (path, text)
         assert "<img" not in html and "<svg onload" not in html and "<script>" not in html, path

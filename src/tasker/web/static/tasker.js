@@ -26,7 +26,7 @@
     var selection = window.getSelection();
     if (selection && !selection.isCollapsed && inLive(selection.anchorNode)) return "paused while text is selected";
     var focused = document.activeElement;
-    if (focused && inLive(focused) && /^(INPUT|SELECT|TEXTAREA)$/.test(focused.tagName)) return "paused while editing";
+    if (focused && inLive(focused) && /^(INPUT|SELECT|TEXTAREA)$/.test(focused.tagName) && focused.type !== "checkbox") return "paused while editing";
     return null;
   }
 
