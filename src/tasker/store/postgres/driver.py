@@ -334,7 +334,8 @@ class PostgresStore(SimpleOperations):
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
         if self.config.listen:
-            rows = await self._on(await self._claim_connection(), "claim_tasks", params)
+            async with self.claimer_lock:   # one claim at a time on it: a busy socket must not read as closed
+                rows = await self._on(await self._claim_connection(), "claim_tasks", params)
         else:  # behind PgBouncer a session setting would leak to other clients: use the pool
             rows = await self._fetch("claim_tasks", params)
         claimed = [records.claimed_from_row(row) for row in rows]
@@ -346,15 +347,15 @@ class PostgresStore(SimpleOperations):
         return [records.claimed_from_row(row) for row in rows]
 
     async def _claim_connection(self) -> psycopg.AsyncConnection:
-        async with self.claimer_lock:
-            conn = self.claimer
-            if conn is None or _closed_by_the_server(conn):
-                if conn is not None:
-                    await conn.close()
-                conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-                await conn.execute(self.q["relax_claim_commits"])
-                self.claimer = conn
-            return conn
+        """The claims' own connection, (re)made when the server closed it; the caller holds ``claimer_lock``."""
+        conn = self.claimer
+        if conn is None or _closed_by_the_server(conn):
+            if conn is not None:
+                await conn.close()
+            conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            await conn.execute(self.q["relax_claim_commits"])
+            self.claimer = conn
+        return conn
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Plain successes go through a lean statement; other outcomes through the full one."""
