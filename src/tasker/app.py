@@ -22,13 +22,13 @@ from .context import TaskContext
 from .worker.events import Creation, Events
 from .handlers import Handler, make_handler
 from .ids import is_id
-from .limits import CLEANUP_BATCH, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE, MAX_DELAY, MAX_LIST_LIMIT
+from .limits import BULK_BATCH, CLEANUP_BATCH, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE, MAX_DELAY, MAX_LIST_LIMIT, MAX_SELECTED_IDS
 from .runtime import Runtime, blocking
 from .series import Schedule, ScheduleSpec, build_spec
 from .store import Store, parse_url
 from .store.records import MinuteCount, RecentAttempt
 from .tallies import Tally
-from .task import Task, TaskStatus, WorkerState, unhandled_types
+from .task import Task, TaskFilter, TaskPage, TaskStatus, WorkerState, unhandled_types
 from .tasks import TaskFunction, default_name, runner_for
 from .worker.one_pass import PassSummary, process_queue
 from .worker.supervisor import run_in_new_loop
@@ -344,18 +344,73 @@ class Tasker:
 
     get = blocking(aget)
 
-    async def alist(self, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 100) -> Tasks:
-        """Tasks, newest first, filtered by status, type and queue."""
+    async def apage(self, status: str | None = None, type: str | None = None, queue: str | None = None, *,
+                    error: str | None = None, series_id: str | None = None, after: str | None = None,
+                    limit: int = 100, scan: int | None = None) -> TaskPage:
+        """One page of tasks, newest first, filtered, and where the next page starts: pass
+        ``page.next`` as ``after`` (a task id; pages stay cheap however far back they go).
+
+        ``error``: a case-insensitive substring of the last error (read from the tasks that
+        have one); ``series_id``: the runs of one recurring series. ``scan`` bounds an error
+        search: at most that many tasks with an error are read, and a page that ran out of
+        them says so (``scan_limited``) with ``next`` where the search stopped.
+
+        >>> page = app.page(status="failed", type="sendWebhook", limit=50)
+        >>> older = app.page(status="failed", type="sendWebhook", limit=50, after=page.next)
+        """
         check = checks.Checks()
-        wanted = None if status is None else check(checks.status, status)
-        for field, value in (("type", type), ("queue", queue)):
-            if value is not None:
-                check(checks.name, value, field)
+        selection = self._selection(check, status, type, queue, error, series_id)
+        cursor = None if after is None else check(checks.identifier, after, "after")
         check(checks.integer, limit, "limit", 1, MAX_LIST_LIMIT)
+        if scan is not None:
+            check(checks.integer, scan, "scan", 1, MAX_LIST_LIMIT)
         check.done()
-        return await (await self.runtime.store()).list_tasks(wanted and wanted.value, type, queue, limit)
+        store = await self.runtime.store()
+        return await store.list_tasks(selection, cursor, limit, scan if error is not None else None)
+
+    page = blocking(apage)
+
+    async def alist(self, status: str | None = None, type: str | None = None, queue: str | None = None, limit: int = 100, *,
+                    error: str | None = None, series_id: str | None = None, after: str | None = None) -> Tasks:
+        """Tasks, newest first, filtered by status, type, queue, error text or series; ``after``
+        (a task id: the last of the previous call) continues where that call stopped."""
+        page = await self.apage(status, type, queue, error=error, series_id=series_id, after=after, limit=limit)
+        return page.tasks
 
     list = blocking(alist)
+
+    async def acount(self, status: str | None = None, type: str | None = None, queue: str | None = None, *,
+                     error: str | None = None, series_id: str | None = None, ids: Sequence[str] | None = None,
+                     upto: str | None = None, action: str | None = None, cap: int | None = None) -> int:
+        """How many tasks match the filters (those of ``app.page``; ``ids``: only these tasks;
+        ``upto``: none newer than this task id) and, given an ``action`` (``"cancel"``,
+        ``"retry"``, ``"run_now"``, ``"delete"``), how many of them ``app.bulk`` would change.
+        Counting stops at ``cap`` (None: counts them all).
+
+        >>> app.count(status="failed", type="sendWebhook", action="retry")
+        """
+        check = checks.Checks()
+        selection = self._selection(check, status, type, queue, error, series_id, ids, upto)
+        wanted = None if action is None else check(checks.action, action)
+        if cap is not None:
+            check(checks.integer, cap, "cap", 1)
+        check.done()
+        return await (await self.runtime.store()).count_tasks(selection, wanted, cap)
+
+    count = blocking(acount)
+
+    def _selection(self, check: checks.Checks, status: Any, type: Any, queue: Any, error: Any, series_id: Any,
+                   ids: Any = None, upto: Any = None) -> TaskFilter:
+        """The filters of a listing, count or bulk action, checked (problems go to ``check``)."""
+        wanted = None if status is None else check(checks.status, status)
+        for field, value in (("type", type), ("queue", queue), ("error", error)):
+            if value is not None:
+                check(checks.name, value, field)
+        series = None if series_id is None else check(checks.identifier, series_id, "series_id")
+        newest = None if upto is None else check(checks.identifier, upto, "upto")
+        chosen = None if ids is None else check(checks.identifiers, ids, "ids", MAX_SELECTED_IDS)
+        return TaskFilter(status=wanted and wanted.value, type=type, queue=queue, error=error, series_id=series,
+                          ids=chosen, upto=newest)
 
     async def astats(self) -> dict[str, Any]:
         """Counts by status (top level and ``by_status``), ``by_queue``, ``paused_queues``,
@@ -451,10 +506,55 @@ class Tasker:
     retry = blocking(aretry)
 
     async def arun_now(self, task_id: str) -> bool:
-        """Make a queued (delayed) task due now; False if it is not queued."""
-        return await self._by_id("run_task_now", task_id)
+        """Make a queued (delayed) task due now; False if it is not queued. Given a series id,
+        queue one run of the series now (``run_schedule``)."""
+        return await self._by_id("run_task_now", task_id) or await self.arun_schedule(task_id) is not None
 
     run_now = blocking(arun_now)
+
+    async def arun_schedule(self, series_id: str) -> str | None:
+        """Queue one run of an active recurring series now, beside its ticks (its next tick
+        stays where it was); the new task's id, or None for no active series with this id.
+
+        >>> task_id = app.run_schedule(series_id)
+        """
+        if not _well_formed(series_id):
+            return None
+        return await (await self.runtime.store()).run_schedule_now(series_id.lower())
+
+    run_schedule = blocking(arun_schedule)
+
+    async def abulk(self, action: str, status: str | None = None, type: str | None = None, queue: str | None = None, *,
+                    error: str | None = None, series_id: str | None = None, ids: Sequence[str] | None = None,
+                    upto: str | None = None, limit: int | None = None) -> int:
+        """Do ``action`` (``"cancel"``, ``"retry"``, ``"run_now"``, ``"delete"``) to every task
+        matching the filters (those of ``app.count``) that it applies to, by the same rules as
+        ``app.cancel`` & co.; how many changed. It goes newest first in batches (each its own
+        statement, so no lock is held long and tasks created meanwhile are left out), and stops
+        after ``limit`` tasks (None: all).
+
+        >>> app.bulk("retry", status="failed", type="sendWebhook")
+        >>> app.bulk("cancel", status="queued", error="quota exceeded")
+        """
+        check = checks.Checks()
+        wanted = check(checks.action, action)
+        selection = self._selection(check, status, type, queue, error, series_id, ids, upto)
+        if limit is not None:
+            check(checks.integer, limit, "limit", 1)
+        check.done()
+        assert wanted is not None
+        store = await self.runtime.store()
+        changed, cursor = 0, None
+        while limit is None or changed < limit:
+            batch = BULK_BATCH if limit is None else min(BULK_BATCH, limit - changed)
+            step = await store.act_on_tasks(wanted, selection, cursor, batch)
+            changed += step.changed
+            if step.next is None:
+                break
+            cursor = step.next
+        return changed
+
+    bulk = blocking(abulk)
 
     async def adelete(self, task_id: str) -> bool:
         """Delete a task that is not running (a queued one then never runs); False otherwise."""

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, NoReturn, TypeVar
 
 from .errors import InputError, Problem, input_error
+from .ids import is_id
 from .limits import EARLIEST_EPOCH, LATEST_EPOCH, MAX_DELAY, MAX_JSON_DEPTH, MAX_NAME_LENGTH
-from .task import TaskStatus
+from .task import BULK_ACTIONS, TaskStatus
 
 T = TypeVar("T")
 ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -189,6 +190,31 @@ def finished_status(value: Any, field: str = "status") -> TaskStatus:
         done = ", ".join(s.value for s in TaskStatus if s.finished)
         refuse(field, f"{field} must be a finished status ({done}), not {chosen.value!r}: queued and running tasks are never cleaned up")
     return chosen
+
+
+def identifier(value: Any, field: str) -> str:
+    """A task or series id: a UUID in text (any case; stored lower-case)."""
+    if not isinstance(value, str):
+        refuse(field, f"{field} must be a string, not {type(value).__name__}", TypeError)
+    if not is_id(value):
+        refuse(field, f"{field} must be a task or series id (a UUID), got {value[:60]!r}")
+    return value.lower()
+
+
+def identifiers(value: Any, field: str, high: int) -> tuple[str, ...]:
+    """A list of ids, at most ``high`` of them."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+        refuse(field, f"{field} must be a list of ids, not {type(value).__name__}", TypeError)
+    if len(value) > high:
+        refuse(field, f"{field} holds {len(value)} ids; the limit is {high}")
+    return tuple(identifier(item, field) for item in value)
+
+
+def action(value: Any, field: str = "action") -> str:
+    """What a bulk action does: one of ``task.BULK_ACTIONS``."""
+    if value not in BULK_ACTIONS:
+        refuse(field, f"unknown action {value!r}: use one of {', '.join(BULK_ACTIONS)}")
+    return value
 
 
 class Checks:

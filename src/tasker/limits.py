@@ -41,6 +41,11 @@ MAX_LIST_LIMIT = 100_000                  # app.list(limit=...)
 MAX_PAGE_SIZE = 1000                      # one HTTP response (GET /api/tasks?limit=...)
 MAX_LISTED_VALUE_BYTES = 8 * 1024         # a payload, result, meta or progress in a listing; more is left out
 MAX_SHOWN_VALUE_CHARS = 64 * 1024         # the same on a dashboard page (the JSON API has the whole value)
+MAX_SELECTED_IDS = 10_000                 # ids given to one count or bulk action (app.bulk(ids=...))
+BULK_BATCH = 500                          # tasks one statement of a bulk action picks and changes
+ERROR_SCAN = 10_000                       # tasks with an error one dashboard or API page of an error search reads
+MAX_COUNTED = 100_000                     # a count shown on a page stops there ("100,000 or more")
+MAX_BULK_PER_REQUEST = 10_000             # tasks one bulk action from the dashboard or API changes (repeat for more)
 MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
 MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call
 

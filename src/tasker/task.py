@@ -69,6 +69,9 @@ def unhandled_types(queued: dict[str, int], workers: list[WorkerState], now: dat
     return {type_: n for type_, n in sorted(queued.items()) if type_ not in handled}
 
 
+BULK_ACTIONS = tuple(ACTIONS)   # what app.bulk may do to a selection of tasks
+
+
 def sql_statuses(statuses: frozenset[TaskStatus]) -> str:
     """A set of statuses as a parenthesized SQL list, for the stores' named statements."""
     return "(" + ", ".join(f"'{s.value}'" for s in TaskStatus if s in statuses) + ")"
@@ -124,3 +127,38 @@ class WorkerState:
     last_seen: datetime
     running: int
     types: list[str] = field(default_factory=list)   # the task types it has handlers for
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks a listing, count or bulk action covers: every field given must match.
+
+    ``error`` is a case-insensitive substring of ``last_error``; ``ids`` picks tasks by id;
+    ``upto`` keeps tasks no newer than that task id (ids are time-ordered), so a selection
+    confirmed by an operator does not grow with the tasks created after it.
+    """
+
+    status: str | None = None
+    type: str | None = None
+    queue: str | None = None
+    error: str | None = None
+    series_id: str | None = None
+    ids: tuple[str, ...] | None = None
+    upto: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of a listing, newest first (``app.page``).
+
+    ``next``: pass it as ``after=`` for the following page (None: this was the last).
+    ``scan_limited``: an error search read its ``scan`` budget of tasks before filling the
+    page, so ``next`` resumes the search further back rather than after the last task shown.
+
+    >>> page = app.page(status="failed", limit=50)
+    >>> older = app.page(status="failed", limit=50, after=page.next)
+    """
+
+    tasks: list[Task]
+    next: str | None = None
+    scan_limited: bool = False

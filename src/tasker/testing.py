@@ -26,7 +26,7 @@ from .app import Tasker
 from .errors import TaskerError, TaskFailedError
 from .runtime import Runtime
 from .store import parse_url
-from .task import Task, TaskStatus
+from .task import Task, TaskFilter, TaskStatus
 from .tasks import TaskFunction
 from .worker.events import TaskEvent
 from .worker.one_pass import PassSummary, run_pass
@@ -138,7 +138,7 @@ async def adrain(app: Tasker, run_scheduled: bool = True, raise_errors: bool = T
         while True:
             store = await app.runtime.store()
             await materialize(store, lookahead=0.0)
-            queued = await store.list_tasks("queued", None, None, max_tasks)
+            queued = (await store.list_tasks(TaskFilter(status="queued"), None, max_tasks, None)).tasks
             now = await store.now()
             ids = [t.id for t in queued if t.type in app.handlers and (run_scheduled or t.run_at.timestamp() <= now)]
             if not ids:

@@ -6,8 +6,9 @@ import os
 
 def spin_forever(payload):
     """CPU-bound and deaf to cancellation: only killing its process stops it."""
-    with open(payload["marker"], "w") as f:
+    with open(payload["marker"] + ".tmp", "w") as f:   # renamed into place: never seen half-written
         f.write(str(os.getpid()))
+    os.replace(payload["marker"] + ".tmp", payload["marker"])
     n = 0
     while True:
         n += 1

@@ -80,9 +80,21 @@ def test_the_stores_statements_read_the_task_rules():
     """cancel_task.sql & co. say ``status IN {can_cancel}``: the table above, not a copy of it."""
     for kind, store in (("postgres", "tasker.store.postgres"), ("sqlite", "tasker.store.sqlite")):
         folder = resources.files(store).joinpath("queries")
-        for action, statement in (("cancel", "cancel_task"), ("retry", "retry_task"), ("run_now", "run_task_now"), ("delete", "delete_task")):
+        for action, statement in (("cancel", "cancel_task"), ("retry", "retry_task"), ("run_now", "run_task_now"), ("delete", "delete_task"),
+                                  ("cancel", "cancel_tasks"), ("retry", "retry_tasks"), ("run_now", "run_tasks_now"), ("delete", "delete_tasks"),
+                                  *((action, "_applies") for action in ACTIONS)):
             text = folder.joinpath(f"{statement}.sql").read_text()
             assert f"{{can_{action}}}" in text, f"{kind}/{statement}.sql should read the rule {{can_{action}}}"
+
+
+def test_a_fragment_fills_its_placeholder_and_is_no_statement():
+    from tasker.store.sqlfiles import load_queries
+
+    for package in ("tasker.store.postgres", "tasker.store.sqlite"):
+        queries = load_queries(package, {"schema": '"s"', "channel": "'c'", "wakeup_channel_ident": '"w"', "cancel_channel_ident": '"c"'})
+        assert not any(name.startswith("_") for name in queries)
+        assert all("{" + part + "}" not in text for text in queries.values() for part in ("task_filter", "applies", "task_columns"))
+        assert "t.status IN ('failed', 'cancelled')" in queries["pick_tasks"], "the rules reach a statement through its fragment"
 
 
 def test_allows_matches_the_table_and_a_requested_cancel():

@@ -88,9 +88,56 @@ def test_invalid_bodies(api, app):
     assert app.list() == []
 
 
+def test_list_pages_with_a_cursor_and_filters_by_error_and_series(api, app):
+    @app.handler(max_attempts=1)
+    def flaky(payload):
+        raise TimeoutError(f"read timed out ({payload})")
+
+    ids = app.create_many("job", list(range(5)))
+    broken = app.create("flaky", 1)
+    app.process_queue()
+    series = app.schedule_every(3600, "sync", name="hourly")
+    run = app.run_schedule(series)
+    first = api.get("/api/tasks", params={"type": "job", "limit": 2}).json()
+    assert [t["id"] for t in first["tasks"]] == ids[::-1][:2] and first["next"] == ids[-2] and first["scan_limited"] is False
+    second = api.get("/api/tasks", params={"type": "job", "limit": 2, "after": first["next"]}).json()
+    assert [t["id"] for t in second["tasks"]] == ids[::-1][2:4]
+    last = api.get("/api/tasks", params={"type": "job", "limit": 2, "after": second["next"]}).json()
+    assert [t["id"] for t in last["tasks"]] == ids[:1] and last["next"] is None
+    assert [t["id"] for t in api.get("/api/tasks", params={"error": "READ TIMED"}).json()["tasks"]] == [broken]
+    assert [t["id"] for t in api.get("/api/tasks", params={"series_id": series}).json()["tasks"]] == [run]
+
+
+def test_bulk_counts_with_dry_run_then_acts(api, app):
+    ids = app.create_many("later", list(range(4)), delay=3600)
+    other = app.create("other", delay=3600)
+    counted = api.post("/api/tasks/bulk", json={"action": "cancel", "type": "later", "dry_run": True})
+    assert counted.status_code == 200 and counted.json() == {"action": "cancel", "dry_run": True, "matching": 4, "at_least": False}
+    assert app.count(status="queued") == 5
+    done = api.post("/api/tasks/bulk", json={"action": "cancel", "type": "later", "ids": ids[:3], "status": None})
+    assert done.json() == {"action": "cancel", "changed": 3, "more": False}
+    assert [app.get(i).status.value for i in ids] == ["cancelled"] * 3 + ["queued"] and app.get(other).status.value == "queued"
+    assert api.post("/api/tasks/bulk", json={"action": "retry", "type": "later"}).json()["changed"] == 3
+    for body, field in [({}, "action"), ({"action": "explode"}, "action"), ({"action": "delete", "ids": "x"}, "ids"),
+                        ({"action": "delete", "error": ""}, "error"), ({"action": "delete", "series_id": "x"}, "series_id"),
+                        ({"action": "delete", "everything": True}, "everything"), ({"action": "delete", "dry_run": "yes"}, "dry_run")]:
+        refused = api.post("/api/tasks/bulk", json=body)
+        assert refused.status_code == 422, body
+        assert ["body", field] in [d["loc"] for d in refused.json()["detail"]], (body, refused.json())
+    assert app.count() == 5
+
+
+def test_bulk_from_a_browser_session_needs_the_csrf_header(make_client, app):
+    app.create("later", delay=3600)
+    local = make_client()
+    assert local.post("/api/tasks/bulk", json={"action": "delete"}).status_code == 403
+    assert app.count() == 1
+
+
 def test_invalid_list_filters_are_422(api):
     for params, field in [({"status": "done"}, "status"), ({"limit": "0"}, "limit"), ({"limit": "x"}, "limit"),
-                          ({"limit": "1001"}, "limit"), ({"type": "a\x00b"}, "type"), ({"queue": "q" * 300}, "queue")]:
+                          ({"limit": "1001"}, "limit"), ({"type": "a\x00b"}, "type"), ({"queue": "q" * 300}, "queue"),
+                          ({"error": "a\nb"}, "error"), ({"series_id": "nope"}, "series_id"), ({"after": "nope"}, "after")]:
         response = api.get("/api/tasks", params=params)
         assert response.status_code == 422, params
         assert response.json()["detail"][0]["loc"] == ["query", field]
@@ -151,7 +198,7 @@ def test_get_on_action_urls_is_405(api, app):
 def test_openapi_document_describes_the_api(api):
     doc = api.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    for path in ("/api/tasks", "/api/tasks/{task_id}", "/api/tasks/{task_id}/cancel", "/api/tasks/{task_id}/retry",
+    for path in ("/api/tasks", "/api/tasks/bulk", "/api/tasks/{task_id}", "/api/tasks/{task_id}/cancel", "/api/tasks/{task_id}/retry",
                  "/api/stats", "/api/tasks/cron", "/api/tasks/cleanup"):
         assert path in doc["paths"]
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -12,8 +12,9 @@ from typing import Any, Callable, Protocol, Sequence
 from ..enqueue import NewTask
 from ..series import Schedule, ScheduleSpec, SeriesRow
 from ..tallies import Tally
-from ..task import Task, WorkerState
+from ..task import Task, TaskFilter, TaskPage, WorkerState
 from .records import (
+    BulkStep,
     ClaimedTask,
     HeldClaim,
     MinuteCount,
@@ -62,7 +63,15 @@ class Store(Protocol):
 
     # inspecting and controlling
     async def get_task(self, task_id: str) -> Task | None: ...
-    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]: ...
+    async def list_tasks(self, selection: TaskFilter, after: str | None, limit: int, scan: int | None) -> TaskPage:
+        """Tasks matching ``selection``, newest first (by id: ids are time-ordered), older than
+        the task id ``after``. With an error filter at most ``scan`` tasks that have an error
+        are read (None: no bound); the page then says where the search stopped."""
+    async def count_tasks(self, selection: TaskFilter, action: str | None, cap: int | None) -> int:
+        """How many tasks match (and, given an ``action``, would be changed by it); at most ``cap``."""
+    async def act_on_tasks(self, action: str, selection: TaskFilter, after: str | None, limit: int) -> BulkStep:
+        """One batch of a bulk action: the next ``limit`` matching tasks it applies to, newest
+        first after ``after``, changed under the same rules as the one-task operations."""
     async def cancel_task(self, task_id: str) -> bool: ...
     async def cleanup(self, older_than: float | None, status: str | None, type: str | None, batch: int,
                       max_batches: int | None = None) -> int:
@@ -100,6 +109,8 @@ class Store(Protocol):
     async def insert_schedule(self, spec: ScheduleSpec) -> str: ...
     async def list_schedules(self, include_cancelled: bool) -> list[Schedule]: ...
     async def cancel_schedule(self, schedule_id: str) -> bool: ...
+    async def run_schedule_now(self, schedule_id: str) -> str | None:
+        """Queue one run of an active series now, outside its ticks; the new task's id."""
     async def materialize_schedules(self, now: float, lookahead: float, plan: TickPlanner) -> int: ...
 
     # workers
@@ -110,6 +121,6 @@ class Store(Protocol):
 
 
 __all__ = [
-    "ClaimedTask", "HeldClaim", "Listener", "MinuteCount", "Outcome", "ProgressReport", "RecentAttempt",
+    "BulkStep", "ClaimedTask", "HeldClaim", "Listener", "MinuteCount", "Outcome", "ProgressReport", "RecentAttempt",
     "Store", "StoreTimings", "TickPlanner", "Wakeup", "WorkerInfo",
 ]

@@ -15,7 +15,7 @@ from typing import Any, Mapping, NamedTuple, Protocol, Sequence
 from ..errors import UnknownTaskError
 from ..series import Schedule, ScheduleSpec, SeriesRow
 from ..tallies import RUN_BUCKETS, WAIT_BUCKETS, Tally, bucket
-from ..task import STATUSES, Task, TaskStatus, WorkerState
+from ..task import STATUSES, Task, TaskFilter, TaskPage, TaskStatus, WorkerState
 
 
 
@@ -118,6 +118,14 @@ class RecentAttempt(NamedTuple):
     wait_seconds: float
 
 
+class BulkStep(NamedTuple):
+    """One batch of a bulk action: how many tasks it changed, and where the next batch starts
+    (the last task it looked at; None when there are no more)."""
+
+    changed: int
+    next: str | None
+
+
 @dataclass(frozen=True)
 class Wakeup:
     """A hint that work may be due: its queue and its earliest run time, if known."""
@@ -211,6 +219,26 @@ def task_from_row(row: Row) -> Task:
         cancellable=bool(row["cancellable"]),
         headers=decode(row["headers"]),
     )
+
+
+def page_from_rows(rows: Sequence[Row], limit: int, scan: int | None) -> TaskPage:
+    """A page from ``list_tasks`` rows: up to ``limit + 1`` matches (``hit``), each with its
+    place ``n`` in the scan; when an error search ran out of budget, also the last row it read
+    (``n == scan``) and, if the history goes on, the row after it."""
+    hits = [row for row in rows if row["hit"] and (scan is None or row["n"] <= scan)]
+    tasks = [task_from_row(row) for row in hits[:limit]]
+    if len(hits) > limit:
+        return TaskPage(tasks, tasks[-1].id)
+    if scan is not None and any(row["n"] > scan for row in rows):
+        return TaskPage(tasks, next(row["id"] for row in rows if row["n"] == scan), scan_limited=True)
+    return TaskPage(tasks)
+
+
+def filter_params(selection: TaskFilter) -> dict[str, Any]:
+    """A task filter as the named parameters of ``_task_filter.sql`` (``ids`` as a list)."""
+    return {"status": selection.status, "type": selection.type, "queue": selection.queue, "error": selection.error,
+            "series_id": selection.series_id, "ids": None if selection.ids is None else list(selection.ids),
+            "upto": selection.upto}
 
 
 def _errors(value: Any) -> list[dict[str, Any]]:

@@ -13,11 +13,17 @@ from typing import Any, Sequence
 
 from . import records
 from ..errors import SchemaMissingError, SchemaTooNewError
+from ..ids import new_id
+from ..limits import ERROR_SCAN
 from ..series import Schedule, ScheduleSpec
 from ..tallies import Tally
-from ..task import Task, WorkerState
-from .records import MinuteCount, RecentAttempt, Row
+from ..task import Task, TaskFilter, TaskPage, WorkerState
+from .records import BulkStep, MinuteCount, RecentAttempt, Row
 from .sqlfiles import Migration
+
+
+# The statement of each bulk action, for a batch of ids.
+BULK_STATEMENTS = {"cancel": "cancel_tasks", "retry": "retry_tasks", "run_now": "run_tasks_now", "delete": "delete_tasks"}
 
 
 class SimpleOperations:
@@ -52,9 +58,51 @@ class SimpleOperations:
         rows = await self._fetch("get_task", {"id": task_id})
         return records.task_from_row(rows[0]) if rows else None
 
-    async def list_tasks(self, status: str | None, type: str | None, queue: str | None, limit: int) -> list[Task]:
-        params = {"status": status, "type": type, "queue": queue, "limit": limit}
-        return [records.task_from_row(row) for row in await self._fetch("list_tasks", params)]
+    def _ids(self, ids: list[str] | None) -> Any:
+        """A list of ids as this store's statements take it (PostgreSQL: an array)."""
+        return ids
+
+    def _filter(self, selection: TaskFilter) -> dict[str, Any]:
+        params = records.filter_params(selection)
+        return {**params, "ids": self._ids(params["ids"])}
+
+    async def list_tasks(self, selection: TaskFilter, after: str | None, limit: int, scan: int | None) -> TaskPage:
+        if selection.error is None:   # every row read matches: reading one more than the page tells if more follow
+            return await self._page(selection, after, limit, limit + 1)
+        if scan is not None:
+            return await self._page(selection, after, limit, scan)
+        # No bound asked for: search on, a bounded statement at a time (SQLite would otherwise
+        # read every task with an error before the first page could be returned).
+        tasks: list[Task] = []
+        while True:
+            page = await self._page(selection, after, limit - len(tasks), ERROR_SCAN)
+            tasks += page.tasks
+            if not page.scan_limited:
+                return TaskPage(tasks, page.next)
+            after = page.next
+
+    async def _page(self, selection: TaskFilter, after: str | None, limit: int, scan: int) -> TaskPage:
+        params = {**self._filter(selection), "after": after, "limit": limit, "scan": scan}
+        return records.page_from_rows(await self._fetch("list_tasks", params), limit, scan)
+
+    async def count_tasks(self, selection: TaskFilter, action: str | None, cap: int | None) -> int:
+        rows = await self._fetch("count_tasks", {**self._filter(selection), "action": action, "cap": cap})
+        return rows[0]["n"]
+
+    async def act_on_tasks(self, action: str, selection: TaskFilter, after: str | None, limit: int) -> BulkStep:
+        params = {**self._filter(selection), "action": action, "after": after, "limit": limit}
+        ids = [row["id"] for row in await self._fetch("pick_tasks", params)]
+        changed = await self._act(action, ids) if ids else 0
+        return BulkStep(changed, ids[-1] if len(ids) == limit else None)
+
+    async def _act(self, action: str, ids: list[str]) -> int:
+        """Apply ``action`` to these tasks (those it still applies to), with the store's
+        notifications; how many changed."""
+        raise NotImplementedError
+
+    async def run_schedule_now(self, schedule_id: str) -> str | None:
+        rows = await self._fetch("run_schedule_now", {"id": new_id(), "schedule_id": schedule_id})
+        return rows[0]["id"] if rows else None
 
     async def delete_task(self, task_id: str) -> bool:
         return bool(await self._fetch("delete_task", {"id": task_id}))

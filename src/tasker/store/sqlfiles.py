@@ -36,9 +36,15 @@ def _read(package: str, folder: str) -> dict[str, str]:
 def load_queries(package: str, substitutions: dict[str, str]) -> dict[str, str]:
     """Every ``queries/NAME.sql`` as ``{NAME: text}``, placeholders such as
     ``{schema}`` (and the task rules' ``{can_cancel}``...) replaced once here,
-    with values already quoted for SQL."""
+    with values already quoted for SQL.
+
+    A file named ``_PART.sql`` is a fragment, not a statement: it fills ``{PART}``
+    in the statements (the conditions of a task filter, written once per store)."""
     everything = {**RULES, **substitutions}
-    return {name[:-4]: _substitute(text, everything) for name, text in _read(package, "queries").items()}
+    files = _read(package, "queries")
+    fragments = {name[1:-4]: _substitute(text.strip(), everything) for name, text in files.items() if name.startswith("_")}
+    everything.update(fragments)
+    return {name[:-4]: _substitute(text, everything) for name, text in files.items() if not name.startswith("_")}
 
 
 def load_migrations(package: str, substitutions: dict[str, str]) -> list[Migration]:

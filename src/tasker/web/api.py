@@ -9,12 +9,22 @@ from starlette.routing import Route
 
 from .. import checks
 from ..errors import InputError, UnknownTaskError
+from ..limits import ERROR_SCAN, MAX_BULK_PER_REQUEST, MAX_COUNTED
 from ..task import refusal
 from . import guard, openapi
 from .guard import Web
 from .render import root
 from .serialize import jsonable, task_json
-from .validation import InvalidInput, create_request, field_problems, from_core, list_filters, parse_json_object, read_body
+from .validation import (
+    InvalidInput,
+    bulk_request,
+    create_request,
+    field_problems,
+    from_core,
+    list_filters,
+    parse_json_object,
+    read_body,
+)
 
 
 def _web(request: Request) -> Web:
@@ -26,11 +36,29 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 async def list_tasks(request: Request) -> Response:
+    """A page of tasks, newest first; ``next`` is the ``after`` of the following page."""
     try:
-        tasks = await _web(request).tasker.alist(**list_filters(request))
+        page = await _web(request).tasker.apage(**list_filters(request), scan=ERROR_SCAN)
     except InputError as exc:
         raise from_core(exc, "query") from None
-    return JSONResponse({"tasks": [task_json(t, listed=True) for t in tasks], "count": len(tasks)})
+    return JSONResponse({"tasks": [task_json(t, listed=True) for t in page.tasks], "count": len(page.tasks),
+                         "next": page.next, "scan_limited": page.scan_limited})
+
+
+async def bulk_tasks(request: Request) -> Response:
+    """Cancel, retry, run now or delete the matching tasks (at most ``MAX_BULK_PER_REQUEST`` a call);
+    with ``dry_run``, only count those the action would change."""
+    action, dry_run, filters = bulk_request(await _body(request))
+    tasker = _web(request).tasker
+    try:
+        if dry_run:
+            matching = await tasker.acount(**filters, action=action, cap=MAX_COUNTED)
+            return JSONResponse({"action": action, "dry_run": True, "matching": matching, "at_least": matching >= MAX_COUNTED})
+        changed = await tasker.abulk(action, **filters, limit=MAX_BULK_PER_REQUEST)
+        more = changed >= MAX_BULK_PER_REQUEST and await tasker.acount(**filters, action=action, cap=1) > 0
+    except InputError as exc:
+        raise from_core(exc, "body") from None
+    return JSONResponse({"action": action, "changed": changed, "more": more})
 
 
 async def create_task(request: Request) -> Response:
@@ -146,6 +174,7 @@ def routes() -> list[Route]:
         Route("/api/stats", read(stats), methods=["GET"]),
         Route("/api/queues/pause", write(pause_queue), methods=["POST"]),
         Route("/api/queues/resume", write(resume_queue), methods=["POST"]),
+        Route("/api/tasks/bulk", write(bulk_tasks), methods=["POST"]),   # before /api/tasks/{task_id}
         Route("/api/tasks/{task_id}", read(get_task), methods=["GET"]),
         Route("/api/tasks/{task_id}", write(delete_task), methods=["DELETE"]),
         Route("/api/tasks/{task_id}/cancel", write(cancel_task), methods=["POST"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Any, Iterable, TypeGuard
 
 from markupsafe import Markup, escape
 
@@ -68,3 +68,33 @@ def bar_svg(fraction: float, label: str) -> Markup:
         f'<rect class="track" x="0" y="0" width="200" height="12" rx="6"/>'
         f'<rect class="fill" x="0" y="0" width="{200 * fraction:.1f}" height="12" rx="6"/></svg>'
     )
+
+
+def progress_of(value: Any) -> tuple[float | None, str]:
+    """How far a ``ctx.progress`` value says its task is: a fraction and its label when it has a
+    form that says so (a fraction from 0 to 1, a percentage up to 100, ``{"done": n, "total": m}``
+    or ``"current"`` for ``"done"``, ``{"percent": p}``, ``{"fraction": f}``; a ``"message"``,
+    ``"stage"`` or ``"step"`` beside them joins the label), else None and no label.
+
+    >>> progress_of({"done": 3, "total": 4, "stage": "upload"})
+    (0.75, '3 of 4 · upload')
+    """
+    note = ""
+    if isinstance(value, dict):
+        words = next((value[k] for k in ("message", "stage", "step") if isinstance(value.get(k), str)), "")
+        note = f" · {words}" if words else ""
+        done, total = value.get("done", value.get("current")), value.get("total")
+        if _number(done) and _number(total) and total > 0 and 0 <= done <= total:
+            return done / total, f"{done:g} of {total:g}{note}"
+        percent, fraction = value.get("percent"), value.get("fraction")
+        if _number(percent) and 0 <= percent <= 100:
+            return percent / 100, f"{percent / 100:.0%}{note}"
+        value = fraction if _number(fraction) and fraction <= 1 else None
+    if _number(value) and 0 <= value <= 100:
+        fraction = value if value <= 1 else value / 100   # a bare number above 1 is a percentage
+        return fraction, f"{fraction:.0%}{note}"
+    return None, ""
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")

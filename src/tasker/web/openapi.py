@@ -5,18 +5,22 @@ from typing import Any
 
 from ..limits import (
     EARLIEST_EPOCH,
+    ERROR_SCAN,
     LATEST_EPOCH,
     MAX_ATTEMPTS,
+    MAX_BULK_PER_REQUEST,
+    MAX_COUNTED,
     MAX_CRON_BATCH,
     MAX_DELAY,
     MAX_DEPENDENCIES,
     MAX_LISTED_VALUE_BYTES,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
+    MAX_SELECTED_IDS,
     MAX_TIMEOUT,
     PRIORITY_RANGE,
 )
-from ..task import STATUSES
+from ..task import BULK_ACTIONS, STATUSES
 from .validation import CREATE_FIELDS
 
 # A name: 1-255 characters, not only whitespace, no control characters (what the core accepts).
@@ -121,8 +125,29 @@ COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 SCHEMAS = {
     "Task": TASK,
     "TaskCreate": TASK_CREATE,
-    "TaskList": {"type": "object", "required": ["tasks", "count"],
-                 "properties": {"tasks": {"type": "array", "items": _ref("Task")}, "count": {"type": "integer"}}},
+    "TaskList": {"type": "object", "required": ["tasks", "count", "next", "scan_limited"],
+                 "properties": {"tasks": {"type": "array", "items": _ref("Task")}, "count": {"type": "integer"},
+                                "next": {**NULLABLE_STRING, "description": "Pass as `after` for the next page (null: no more)"},
+                                "scan_limited": {"type": "boolean", "description": f"An error search read its {ERROR_SCAN} tasks with an "
+                                                 "error before filling the page: `next` resumes it further back"}}},
+    "BulkRequest": {
+        "type": "object", "required": ["action"], "additionalProperties": False,
+        "properties": {
+            "action": {"type": "string", "enum": list(BULK_ACTIONS)},
+            "status": {"type": "string", "enum": list(STATUSES), "nullable": True},
+            "type": {**_name("Only tasks of this type"), "nullable": True},
+            "queue": {**_name("Only tasks in this queue"), "nullable": True},
+            "error": {**_name("Only tasks whose last error contains this text (any case)"), "nullable": True},
+            "series_id": {"type": "string", "format": "uuid", "nullable": True, "description": "Only the runs of this series"},
+            "ids": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": MAX_SELECTED_IDS, "nullable": True,
+                    "description": "Only these tasks"},
+            "upto": {"type": "string", "format": "uuid", "nullable": True, "description": "None newer than this task"},
+            "dry_run": {"type": "boolean", "description": "Only count the tasks the action would change"},
+        },
+    },
+    "BulkResult": {"type": "object", "required": ["action"],
+                   "properties": {"action": {"type": "string"}, "changed": {"type": "integer"}, "more": {"type": "boolean"},
+                                  "dry_run": {"type": "boolean"}, "matching": {"type": "integer"}, "at_least": {"type": "boolean"}}},
     "ActionResult": {"type": "object", "required": ["id", "ok"],
                      "properties": {"id": {"type": "string"}, "ok": {"type": "boolean"},
                                     "status": {"type": "string", "nullable": True},
@@ -165,12 +190,18 @@ def _cron(summary: str, op: str, result: str, parameters: list[dict[str, Any]]) 
 
 PATHS: dict[str, Any] = {
     "/api/tasks": {
-        "get": {"operationId": "listTasks", "summary": "List tasks, newest first",
+        "get": {"operationId": "listTasks", "summary": "List tasks, newest first, a page at a time",
                 "parameters": [
                     {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["", *STATUSES]},
                      "description": "Only tasks with this status (empty: any)"},
                     {"name": "type", "in": "query", "schema": _filter("Only tasks of this type (empty: any)")},
                     {"name": "queue", "in": "query", "schema": _filter("Only tasks in this queue (empty: any)")},
+                    {"name": "error", "in": "query", "schema": _filter(f"Only tasks whose last error contains this text, any case "
+                                                                       f"(reads at most {ERROR_SCAN} tasks with an error a page)")},
+                    {"name": "series_id", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                     "description": "Only the runs of this recurring series"},
+                    {"name": "after", "in": "query", "schema": {"type": "string", "format": "uuid"},
+                     "description": "The page starts after this task (the `next` of the previous page)"},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100}},
                 ],
                 "responses": {"200": _json(_ref("TaskList"), "The tasks"), **_errors(401, 403, 422)}},
@@ -185,6 +216,12 @@ PATHS: dict[str, Any] = {
     "/api/tasks/cleanup": _cron("Delete finished tasks (for an external cron)", "cronCleanup", "Cleanup", [
         {"name": "older_than", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": MAX_DELAY},
          "description": "Only tasks finished more than this many seconds ago (default: all finished tasks)"}]),
+    "/api/tasks/bulk": {"post": {
+        "operationId": "bulkTasks",
+        "summary": f"Cancel, retry, run now or delete every matching task the action applies to (at most {MAX_BULK_PER_REQUEST} "
+                   f"a call: `more` says whether to call again); `dry_run` counts them instead (up to {MAX_COUNTED})",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BulkRequest")}}},
+        "responses": {"200": _json(_ref("BulkResult"), "Done (or counted)"), **_errors(401, 403, 413, 422)}}},
     "/api/tasks/{task_id}": {
         "get": {"operationId": "getTask", "summary": "One task", "parameters": [TASK_ID],
                 "responses": {"200": _json(_ref("Task"), "The task"), **_errors(401, 403, 404)}},

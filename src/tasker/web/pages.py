@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from typing import Any, TypeGuard
-from urllib.parse import parse_qs, urlencode
+from collections import defaultdict
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,18 +14,18 @@ from starlette.routing import Route
 from .. import checks
 from ..errors import InputError
 from ..ids import is_id
-from ..task import ACTIONS, STATUSES, Task, TaskStatus, allows
-from . import guard
+from ..limits import ERROR_SCAN
+from ..task import ACTIONS, Task, TaskStatus, allows
+from . import bulk, guard
 from .auth import SESSION_COOKIE, SESSION_SECONDS, too_many
-from .charts import bar_svg, throughput_svg
-from .csrf import ANONYMOUS, FIELD, cookie_path
+from .charts import throughput_svg
+from .csrf import ANONYMOUS, cookie_path
+from .forms import checked_form, redirect
 from .guard import Web
+from .listing import read_listing, without
 from .render import page, root
-from .validation import BodyTooLarge, read_body
 
-FORM_LIMIT = 16 * 1024
-SEARCH_SCAN = 2000   # tasks read to search types by substring (the core filters by exact type only)
-LIMITS = (50, 100, 250, 500)
+RUNNING_SHOWN = 1000   # running tasks read for the workers page (their current tasks)
 NOTICES = {
     "cancelled": ("ok", "Task cancelled."),
     "cancel-requested": ("ok", "Cancellation requested: the running handler is being interrupted."),
@@ -40,6 +40,10 @@ NOTICES = {
     "resumed": ("ok", "Queue resumed."),
     "series-stopped": ("ok", "Series stopped: no further runs."),
     "series-not-stopped": ("error", "Not stopped: the series was already cancelled."),
+    "series-run": ("ok", "A run of its series was queued, due now."),
+    "series-not-run": ("error", "Not run: the series is cancelled (or gone)."),
+    "bulk-none": ("error", "No task was selected: tick the tasks first, or act on all matching ones."),
+    "no-such-task": ("error", "No task has this id."),
     "bad-queue": ("error", "That is not a valid queue name."),
 }
 
@@ -57,13 +61,12 @@ def _is_name(value: str, field: str) -> bool:
 
 
 def _notice(request: Request) -> dict[str, str] | None:
-    found = NOTICES.get(request.query_params.get("notice", ""))
+    query = request.query_params
+    key = query.get("notice", "")
+    if key == "bulk":
+        return bulk.notice(query.get("action", ""), query.get("n", ""), query.get("more") == "1")
+    found = NOTICES.get(key)
     return {"kind": found[0], "text": found[1]} if found else None
-
-
-def _redirect(request: Request, path: str, notice: str | None = None) -> Response:
-    target = root(request) + path + (("&" if "?" in path else "?") + urlencode({"notice": notice}) if notice else "")
-    return RedirectResponse(target, status_code=303)
 
 
 def refuse(request: Request, status: int, message: str) -> Response:
@@ -81,28 +84,6 @@ def safe_next(value: str, request: Request) -> str:
     if not value.startswith("/") or value.startswith(("//", "/\\")) or any(ord(c) < 0x21 for c in value):
         return root(request) + "/"
     return value
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The urlencoded form, or None when it is too large."""
-    try:
-        raw = await read_body(request, FORM_LIMIT)
-    except BodyTooLarge:
-        return None
-    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[-1] for k, v in fields.items()}
-
-
-async def _checked_form(request: Request, binding: str | None = None) -> dict[str, str] | Response:
-    form = await _form(request)
-    if form is None:
-        return page(request, "message.html", {"heading": "Too large", "message": "The form is too large.", "back": "/"}, 413)
-    if not _web(request).csrf.check(request, form.get(FIELD), binding):
-        return page(request, "message.html", {
-            "heading": "Form expired", "back": "/",
-            "message": "This form's security token is missing or stale (or it came from another site). Reload the page and try again.",
-        }, 403)
-    return form
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -129,44 +110,30 @@ async def overview(request: Request) -> Response:
 
 
 async def tasks(request: Request) -> Response:
+    """The task list: filters, keyset pages (``after``), and the forms of bulk actions."""
     tasker, query = _web(request).tasker, request.query_params
-    filters: dict[str, Any] = {k: query.get(k, "").strip() for k in ("status", "type", "queue", "q")}
-    limit = query.get("limit", "100")
-    filters["limit"] = int(limit) if limit.isdigit() and int(limit) in LIMITS else 100
-    notice = _notice(request)
-    if filters["status"] and filters["status"] not in STATUSES:
-        filters["status"], notice = "", {"kind": "error", "text": "Unknown status: showing every status."}
-    for field in ("type", "queue"):
-        if filters[field] and not _is_name(filters[field], field):
-            filters[field], notice = "", {"kind": "error", "text": f"That {field} cannot exist (control characters or too long): filter ignored."}
-    found = await _find(tasker, filters)
-    stats = await tasker.astats()
-    shown_types = sorted({t.type for t in found})[:200]
-
-    def chip_query(status: str | None) -> str:
-        kept = {k: v for k, v in filters.items() if v and k not in ("status", "limit")}
-        return urlencode({**kept, **({"status": status} if status else {})})
-
+    jump = query.get("id", "").strip().lower()
+    if jump:
+        known = is_id(jump) and await tasker.aget(jump) is not None
+        return redirect(request, f"/tasks/{jump}" if known else "/tasks?" + read_listing(query).query(), None if known else "no-such-task")
+    listing = read_listing(query)
+    notice = {"kind": "error", "text": " ".join(listing.ignored)} if listing.ignored else _notice(request)
+    found, workers, series = await asyncio.gather(
+        tasker.apage(**listing.selection(), after=listing.after or None, limit=listing.limit, scan=ERROR_SCAN),
+        tasker.aworkers(),
+        tasker.aschedules(include_cancelled=True) if listing.series else _nothing(),
+    )
+    shown_series = next((s for s in series if s.id == listing.series), None)
     return page(request, "tasks.html", {
-        "nav": "tasks", "notice": notice, "filters": filters, "tasks": found, "by_status": stats.get("by_status", {}),
-        "total": stats.get("total", 0), "known_queues": sorted(stats.get("by_queue", {})), "known_types": shown_types,
-        "filtered": any(filters[k] for k in ("status", "type", "queue", "q")), "searched": bool(filters["q"]),
-        "scan": SEARCH_SCAN, "chip_query": chip_query,
+        "nav": "tasks", "notice": notice, "listing": listing, "page": found, "tasks": found.tasks,
+        "series": shown_series, "without": without, "scan": ERROR_SCAN, "actions": bulk.VERBS,
+        "known_types": sorted({t for w in workers for t in w.types} | {t.type for t in found.tasks})[:200],
+        "known_queues": sorted({t.queue for t in found.tasks}),
     })
 
 
-async def _find(tasker: Any, filters: dict[str, Any]) -> list[Task]:
-    status, type_, queue, q, limit = (filters[k] or None for k in ("status", "type", "queue", "q", "limit"))
-    if not q:
-        return await tasker.alist(status, type_, queue, limit)
-    if is_id(q.lower()):
-        task = await tasker.aget(q.lower())
-        if task is None or (status and task.status.value != status) or (type_ and task.type != type_) or (queue and task.queue != queue):
-            return []
-        return [task]
-    needle = q.lower()
-    scanned = await tasker.alist(status, type_, queue, SEARCH_SCAN)
-    return [t for t in scanned if needle in t.type.lower() or t.id.startswith(needle)][:limit]
+async def _nothing() -> list[Any]:
+    return []
 
 
 async def task_detail(request: Request) -> Response:
@@ -175,25 +142,7 @@ async def task_detail(request: Request) -> Response:
         return page(request, "message.html", {"heading": "No such task", "back": "/tasks",
                                               "message": "No task has this id (it may have been deleted or cleaned up)."}, 404)
     can = {action: allows(action, task) for action in ACTIONS}
-    bar, label = _progress(task.progress)
-    return page(request, "task.html", {"nav": "tasks", "notice": _notice(request), "task": task, "can": can,
-                                       "progress_bar": bar, "progress_label": label})
-
-
-def _progress(value: Any) -> tuple[Any, str]:
-    """A bar for progress given as a fraction, a percentage, or ``{"done": n, "total": m}``."""
-    if _number(value) and 0 <= value <= 100:
-        fraction = value if value <= 1 else value / 100
-        return bar_svg(fraction, f"{fraction:.0%}"), f"{fraction:.0%}"
-    if isinstance(value, dict):
-        done, total = value.get("done", value.get("current")), value.get("total")
-        if _number(done) and _number(total) and total > 0:
-            return bar_svg(done / total, f"{done} of {total}"), f"{done:g} of {total:g}"
-    return None, ""
-
-
-def _number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return page(request, "task.html", {"nav": "tasks", "notice": _notice(request), "task": task, "can": can})
 
 
 async def schedules(request: Request) -> Response:
@@ -204,9 +153,16 @@ async def schedules(request: Request) -> Response:
 
 
 async def workers(request: Request) -> Response:
+    """Workers with the types they handle and the tasks they run now, and the queued types none handles."""
     tasker = _web(request).tasker
-    rows = sorted(await tasker.aworkers(), key=lambda w: w.last_seen, reverse=True)
-    return page(request, "workers.html", {"nav": "workers", "notice": _notice(request), "workers": rows, "lease": tasker.lease})
+    found, running, stats = await asyncio.gather(tasker.aworkers(), tasker.apage(status="running", limit=RUNNING_SHOWN),
+                                                 tasker.astats())
+    current: dict[str | None, list[Task]] = defaultdict(list)
+    for task in running.tasks:
+        current[task.worker_id].append(task)
+    rows = sorted(found, key=lambda w: w.last_seen, reverse=True)
+    return page(request, "workers.html", {"nav": "workers", "notice": _notice(request), "workers": rows, "lease": tasker.lease,
+                                          "current": current, "unhandled": stats.get("unhandled_types", {})})
 
 
 # -- actions (POST only, CSRF-checked) ---------------------------------------------------------
@@ -215,13 +171,13 @@ def task_action(verb: str) -> Any:
     """The endpoint of one action on a task: cancel, retry, run-now or delete."""
 
     async def act(request: Request) -> Response:
-        form = await _checked_form(request)
+        form = await checked_form(request)
         if isinstance(form, Response):
             return form
         tasker, task_id = _web(request).tasker, request.path_params["task_id"]
         if verb == "delete":
             if await tasker.adelete(task_id):
-                return _redirect(request, "/tasks", "deleted")
+                return redirect(request, "/tasks", "deleted")
             notice = "not-deleted"
         elif verb == "cancel":
             notice = "not-cancelled"
@@ -233,32 +189,41 @@ def task_action(verb: str) -> Any:
         else:
             notice = "run-now" if await tasker.arun_now(task_id) else "not-run-now"
         if await tasker.aget(task_id) is None:
-            return _redirect(request, "/tasks")
-        return _redirect(request, f"/tasks/{task_id}", notice)
+            return redirect(request, "/tasks")
+        return redirect(request, f"/tasks/{task_id}", notice)
 
     act.__name__ = f"task_{verb.replace('-', '_')}"
     return act
 
 
 async def stop_series(request: Request) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     stopped = await _web(request).tasker.acancel(request.path_params["series_id"])
-    return _redirect(request, "/schedules", "series-stopped" if stopped else "series-not-stopped")
+    return redirect(request, "/schedules", "series-stopped" if stopped else "series-not-stopped")
+
+
+async def run_series(request: Request) -> Response:
+    """One run of a series now: off to the new task."""
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    task_id = await _web(request).tasker.arun_schedule(request.path_params["series_id"])
+    return redirect(request, f"/tasks/{task_id}", "series-run") if task_id else redirect(request, "/schedules", "series-not-run")
 
 
 def queue_action(pause: bool) -> Any:
     async def act(request: Request) -> Response:
-        form = await _checked_form(request)
+        form = await checked_form(request)
         if isinstance(form, Response):
             return form
         name = form.get("queue", "")
         if not _is_name(name, "queue"):
-            return _redirect(request, "/", "bad-queue")
+            return redirect(request, "/", "bad-queue")
         tasker = _web(request).tasker
         await (tasker.apause_queue(name) if pause else tasker.aresume_queue(name))
-        return _redirect(request, "/", "paused" if pause else "resumed")
+        return redirect(request, "/", "paused" if pause else "resumed")
 
     act.__name__ = "pause_queue" if pause else "resume_queue"
     return act
@@ -269,14 +234,14 @@ def queue_action(pause: bool) -> Any:
 async def login_page(request: Request) -> Response:
     auth = _web(request).auth
     if auth.identify(request) is not None:
-        return _redirect(request, "/")
+        return redirect(request, "/")
     status, message = auth.refusal()
     return refuse(request, 401 if auth.token is not None else status, message)
 
 
 async def login(request: Request) -> Response:
     # Signing in is what makes a session: its form is bound to none (someone who can sign in has the token anyway).
-    form = await _checked_form(request, ANONYMOUS)
+    form = await checked_form(request, ANONYMOUS)
     if isinstance(form, Response):
         return form
     auth, throttle = _web(request).auth, _web(request).throttle
@@ -293,10 +258,10 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
-    response = _redirect(request, "/login")
+    response = redirect(request, "/login")
     response.delete_cookie(SESSION_COOKIE, path=cookie_path(request), httponly=True, samesite="strict")
     return response
 
@@ -308,10 +273,12 @@ def routes() -> list[Route]:
     return [
         Route("/", p(overview), methods=["GET"]),
         Route("/tasks", p(tasks), methods=["GET"]),
+        Route("/tasks/bulk", p(bulk.act), methods=["POST"]),
         Route("/tasks/{task_id}", p(task_detail), methods=["GET"]),
         *(Route(f"/tasks/{{task_id}}/{verb}", p(task_action(verb)), methods=["POST"]) for verb in ("cancel", "retry", "run-now", "delete")),
         Route("/schedules", p(schedules), methods=["GET"]),
         Route("/schedules/{series_id}/cancel", p(stop_series), methods=["POST"]),
+        Route("/schedules/{series_id}/run-now", p(run_series), methods=["POST"]),
         Route("/workers", p(workers), methods=["GET"]),
         Route("/queues/pause", p(queue_action(True)), methods=["POST"]),
         Route("/queues/resume", p(queue_action(False)), methods=["POST"]),

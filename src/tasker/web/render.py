@@ -7,10 +7,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-
-from ..limits import MAX_SHOWN_VALUE_CHARS
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from ..limits import MAX_SHOWN_VALUE_CHARS
+from .charts import bar_svg, progress_of
+
+LIVE_HEADER = "x-tasker-live"   # sent by tasker.js: answer with the page's live region only
 
 # Bidi controls can visually reorder text ("Trojan Source"): shown escaped, like control characters.
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
@@ -76,10 +80,37 @@ def between(start: datetime | None, end: datetime | None) -> str:
     return "" if start is None or end is None else duration((end - start).total_seconds())
 
 
+def progress(value: Any) -> Markup:
+    """A task's progress as a bar and its label when the value says how far it is, else as
+    short text (a value of another shape), or nothing when there is none."""
+    if value is None:
+        return Markup("")
+    fraction, label = progress_of(value)
+    if fraction is None:
+        return Markup('<span class="progress-text">{}</span>').format(compact(value, 40))
+    return Markup('<span class="progress-cell">{}<span>{}</span></span>').format(bar_svg(fraction, label), visible(label))
+
+
+def error_line(text: str | None, limit: int = 140) -> str:
+    """The line of an error that says what went wrong: a traceback's last line (the exception)."""
+    if not text:
+        return ""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = visible(lines[-1] if lines else "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def short_id(task_id: str) -> str:
+    """The part of a time-ordered id that tells tasks apart (the leading part is their creation time)."""
+    return "…" + task_id[-12:]
+
+
 ENV = Environment(loader=PackageLoader("tasker.web", "templates"), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(visible=visible, pretty=pretty, compact=compact, when=when, ago=ago, duration=duration, between=between)
+ENV.filters.update(visible=visible, pretty=pretty, compact=compact, when=when, ago=ago, duration=duration, between=between,
+                   progress=progress, error_line=error_line, short_id=short_id)
 ENV.globals.update(STATUS_LABELS=STATUS_LABELS)
+ENV.globals.update(ui=ENV.get_template("_macros.html").module)   # the macros, also in a live region rendered alone
 
 
 def root(request: Request) -> str:
@@ -100,7 +131,12 @@ def page(request: Request, template: str, context: dict[str, Any], status: int =
         "nav": "",
         "notice": None,
     }
-    html = ENV.get_template(template).render({**base, **context})
-    response = HTMLResponse(html, status_code=status)
+    found = ENV.get_template(template)
+    values = {**base, **context}
+    if request.headers.get(LIVE_HEADER) and "live" in found.blocks:
+        html = "".join(found.blocks["live"](found.new_context(values)))
+    else:
+        html = found.render(values)
+    response = HTMLResponse(html, status_code=status, headers={"Vary": "X-Tasker-Live"})
     web.csrf.attach(request, response)
     return response

@@ -123,12 +123,28 @@ def query_integer(request: Request, name: str, default: int, high: int) -> int:
     return int(raw)
 
 
+LIST_FILTERS = ("status", "type", "queue", "error", "series_id", "after")
+BULK_FIELDS = ("action", "status", "type", "queue", "error", "series_id", "ids", "upto", "dry_run")
+
+
 def list_filters(request: Request) -> dict[str, Any]:
-    """``status``, ``type``, ``queue`` and ``limit`` of GET /api/tasks (an empty filter means any,
-    as a blank form field would); the core checks each value."""
-    filters: dict[str, Any] = {field: single(request, field) or None for field in ("status", "type", "queue")}
+    """``status``, ``type``, ``queue``, ``error``, ``series_id``, ``after`` and ``limit`` of
+    GET /api/tasks (an empty filter means any, as a blank form field would); the core checks each value."""
+    filters: dict[str, Any] = {field: single(request, field) or None for field in LIST_FILTERS}
     filters["limit"] = query_integer(request, "limit", 100, MAX_PAGE_SIZE)
     return filters
+
+
+def bulk_request(body: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
+    """``(action, dry_run, filters)`` of a POST /api/tasks/bulk body; null filters mean absent."""
+    problems = field_problems(body, BULK_FIELDS, required=("action",))
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append(problem(("body", "dry_run"), "dry_run must be true or false", "type_error"))
+    if problems:
+        raise InvalidInput(problems)
+    filters = {k: v for k, v in body.items() if k not in ("action", "dry_run") and v is not None}
+    return body["action"], dry_run, filters
 
 
 def older_than(request: Request) -> float | None:

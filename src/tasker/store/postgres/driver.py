@@ -24,7 +24,7 @@ from ...task import TaskStatus
 from ..base import TickPlanner
 from .. import records
 from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
-from ..simple import SimpleOperations
+from ..simple import BULK_STATEMENTS, SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig, redact
 
@@ -34,8 +34,12 @@ CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
 # Statements that only read: repeating one after its connection died cannot do anything twice.
-READS = frozenset({"get_task", "list_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
+READS = frozenset({"get_task", "list_tasks", "count_tasks", "pick_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
                    "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now"})
+
+# Statements whose best plan depends on which filters are given: planned afresh with the
+# values at hand, never prepared (a generic plan of "x IS NULL OR col = x" reads every row).
+UNPREPARED = frozenset({"list_tasks", "count_tasks", "pick_tasks"})
 
 
 class TolerantTimestamptz(TimestamptzLoader):
@@ -184,7 +188,7 @@ class PostgresStore(SimpleOperations):
     async def _on(self, conn: psycopg.AsyncConnection, name: str, params: dict[str, Any] | None = None) -> list[Any]:
         """The rows (as dicts) of one named statement, on ``conn``."""
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(self.q[name], params)
+            await cur.execute(self.q[name], params, prepare=False if name in UNPREPARED else None)
             return await cur.fetchall() if cur.description else []
 
     async def _fetch(self, name: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -302,6 +306,19 @@ class PostgresStore(SimpleOperations):
     async def run_task_now(self, task_id: str) -> bool:
         return await self._change_and_wake("run_task_now", task_id)
 
+    async def _act(self, action: str, ids: list[str]) -> int:
+        """A bulk batch in one transaction, with its notifications (sent on commit)."""
+        async with self._transaction() as conn:
+            rows = await self._on(conn, BULK_STATEMENTS[action], {"ids": ids})
+            if action == "cancel":
+                for row in rows:
+                    if row["status"] == "running":
+                        await self._on(conn, "notify_cancel", {"channel": self.cancel_channel, "id": row["id"]})
+            if action in ("retry", "run_now"):
+                for queue in sorted({row["queue"] for row in rows}):
+                    await self._on(conn, "notify_queue", {"queue": queue})
+            return len(rows)
+
     async def _change_and_wake(self, name: str, task_id: str) -> bool:
         """Make a task due now, and tell idle workers (NOTIFY goes out on commit)."""
         async with self._transaction() as conn:
@@ -315,7 +332,8 @@ class PostgresStore(SimpleOperations):
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
         if self.config.listen:
-            rows = await self._on(await self._claim_connection(), "claim_tasks", params)
+            async with self.claimer_lock:   # one claim at a time on it: a busy socket must not read as closed
+                rows = await self._on(await self._claim_connection(), "claim_tasks", params)
         else:  # behind PgBouncer a session setting would leak to other clients: use the pool
             rows = await self._fetch("claim_tasks", params)
         claimed = [records.claimed_from_row(row) for row in rows]
@@ -327,16 +345,15 @@ class PostgresStore(SimpleOperations):
         return [records.claimed_from_row(row) for row in rows]
 
     async def _claim_connection(self) -> psycopg.AsyncConnection:
-        """The claims' own connection (shared by concurrent passes), made again if the server closed it."""
-        async with self.claimer_lock:
-            conn = self.claimer
-            if conn is None or _closed_by_the_server(conn):
-                if conn is not None:
-                    await conn.close()
-                conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-                await conn.execute(self.q["relax_claim_commits"])
-                self.claimer = conn
-            return conn
+        """The claims' own connection, (re)made when the server closed it; the caller holds ``claimer_lock``."""
+        conn = self.claimer
+        if conn is None or _closed_by_the_server(conn):
+            if conn is not None:
+                await conn.close()
+            conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            await conn.execute(self.q["relax_claim_commits"])
+            self.claimer = conn
+        return conn
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Plain successes go through a lean statement; other outcomes through the full one."""

@@ -27,7 +27,7 @@ from ...task import TaskStatus
 from ..base import TickPlanner
 from .. import records
 from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimings, Wakeup, WorkerInfo
-from ..simple import SimpleOperations
+from ..simple import BULK_STATEMENTS, SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig
 
@@ -260,6 +260,25 @@ class SqliteStore(SimpleOperations):
 
     async def run_task_now(self, task_id: str) -> bool:
         return await self._change_and_wake("run_task_now", task_id)
+
+    def _ids(self, ids: list[str] | None) -> Any:
+        return None if ids is None else json.dumps(ids)
+
+    async def _act(self, action: str, ids: list[str]) -> int:
+        rows = await self._fetch(BULK_STATEMENTS[action], {"ids": json.dumps(ids)})
+        if action == "cancel":
+            for row in rows:
+                if row["status"] == "running":
+                    _cancel_local(self.path, row["id"])
+        if action in ("retry", "run_now") and rows:
+            _notify_local(self.path, ())
+        return len(rows)
+
+    async def run_schedule_now(self, schedule_id: str) -> str | None:
+        task_id = await super().run_schedule_now(schedule_id)
+        if task_id is not None:
+            _notify_local(self.path, ())
+        return task_id
 
     async def _change_and_wake(self, name: str, task_id: str) -> bool:
         rows = await self._fetch(name, {"id": task_id})

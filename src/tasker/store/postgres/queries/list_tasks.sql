@@ -1,10 +1,22 @@
-SELECT id::text AS id, type, payload::text AS payload, status, attempts, max_attempts, priority, queue, run_at,
-       created_at, started_at, finished_at, last_error, result::text AS result, unique_key, meta::text AS meta,
-       timeout, retry_delay, worker_id::text AS worker_id, cancel_requested, series_id::text AS series_id,
-       fire_time, progress::text AS progress, pending_deps, errors::text AS errors, cancellable, headers::text AS headers
-FROM {schema}.tasks
-WHERE (%(status)s::text IS NULL OR status = %(status)s::text)
-  AND (%(type)s::text IS NULL OR type = %(type)s::text)
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
-ORDER BY created_at DESC, id DESC
-LIMIT %(limit)s
+-- A page of tasks, newest first. Ids are time-ordered (UUIDv7), so the primary key or a
+-- filter's index (migration 007) yields them in order and a page reads about its own rows
+-- however deep it is (keyset: id < after, never OFFSET). Planned with the values at hand
+-- (the driver never prepares it), so an absent filter folds away.
+-- "scan" bounds the rows read: an error search reads only tasks that have an error
+-- (tasks_error_list_idx), at most "scan" of them; without one every row read matches and
+-- "scan" is the page size plus one. "n" numbers the rows read; the last one and the one
+-- after it come back even without a match, so the page can say where the search stopped
+-- and whether anything is left beyond.
+SELECT {task_columns}, s.hit, s.n
+FROM (
+    SELECT t.id, {error_match} AS hit, row_number() OVER (ORDER BY t.id DESC) AS n
+    FROM {schema}.tasks AS t
+    WHERE {task_filter}
+      AND (%(after)s::uuid IS NULL OR t.id < %(after)s::uuid)
+    ORDER BY t.id DESC
+    LIMIT %(scan)s::bigint + 1
+) AS s
+JOIN {schema}.tasks AS t ON t.id = s.id
+WHERE (s.hit AND s.n <= %(scan)s::bigint) OR s.n >= %(scan)s::bigint
+ORDER BY s.id DESC
+LIMIT %(limit)s::bigint + 2

@@ -1,0 +1,7 @@
+(%(status)s::text IS NULL OR t.status = %(status)s::text)
+AND (%(type)s::text IS NULL OR t.type = %(type)s::text)
+AND (%(queue)s::text IS NULL OR t.queue = %(queue)s::text)
+AND (%(series_id)s::uuid IS NULL OR t.series_id = %(series_id)s::uuid)
+AND (%(ids)s::uuid[] IS NULL OR t.id = ANY(%(ids)s::uuid[]))
+AND (%(upto)s::uuid IS NULL OR t.id <= %(upto)s::uuid)
+AND (%(error)s::text IS NULL OR t.last_error IS NOT NULL)

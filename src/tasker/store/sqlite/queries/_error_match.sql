@@ -1,0 +1,1 @@
+(:error IS NULL OR instr(lower(t.last_error), lower(:error)) > 0)

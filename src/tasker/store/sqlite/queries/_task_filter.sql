@@ -1,0 +1,7 @@
+(:status IS NULL OR t.status = :status)
+AND (:type IS NULL OR t.type = :type)
+AND (:queue IS NULL OR t.queue = :queue)
+AND (:series_id IS NULL OR t.series_id = :series_id)
+AND (:ids IS NULL OR t.id IN (SELECT value FROM json_each(:ids)))
+AND t.id <= coalesce(:upto, '~')
+AND (:error IS NULL OR t.last_error IS NOT NULL)

@@ -1,0 +1,7 @@
+-- How many tasks match (and would be changed by the action, if given), counting at most "cap" (NULL: all).
+SELECT count(*) AS n
+FROM (
+    SELECT 1 FROM tasks AS t
+    WHERE {task_filter} AND {error_match} AND {applies}
+    LIMIT coalesce(:cap, -1)
+) AS matching
