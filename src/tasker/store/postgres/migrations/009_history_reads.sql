@@ -22,11 +22,13 @@ GROUP BY 1, 2;
 -- it read every queued task through one of them and sorted the whole backlog on each claim,
 -- instead of walking tasks_due_idx in order. They were also written at each change of status
 -- (queued, running, finished): now once or twice a task. Queued tasks are listed from
--- tasks_due_idx (a sort of the backlog, which the claim keeps short); by type, finished
--- tasks only from the type index, the others from the status index.
+-- tasks_due_idx and, waiting on dependencies, tasks_blocked_idx (a sort of the backlog, not
+-- of the history); by type, finished tasks only from the type index, the others from the
+-- status index. stats() counts the live tasks from the same three partial indexes.
 -- On a large table, create the new indexes beforehand with CREATE INDEX CONCURRENTLY (same
 -- names and definitions): this migration then skips them instead of blocking writes meanwhile.
 CREATE INDEX IF NOT EXISTS tasks_status_started_idx ON {schema}.tasks (status, id) WHERE status <> 'queued';
+CREATE INDEX IF NOT EXISTS tasks_blocked_idx ON {schema}.tasks (id) WHERE status = 'queued' AND pending_deps > 0;
 CREATE INDEX IF NOT EXISTS tasks_type_finished_idx ON {schema}.tasks (type, status, id)
     WHERE status IN ('succeeded', 'failed', 'cancelled');
 DROP INDEX IF EXISTS {schema}.tasks_status_list_idx;
