@@ -5,7 +5,8 @@
 
 Each run creates ``--tasks`` no-op tasks in one batch, then one worker process runs them at
 ``--concurrency``. Measured on the server's side: the CPU time of every PostgreSQL process
-(from /proc, so the server must run on this machine), the WAL written (pg_current_wal_lsn),
+(its backends for this process, its WAL writer, background writer and checkpointer, read
+from /proc: the server must run on this machine; other clients' backends are left out), the WAL written (pg_current_wal_lsn),
 and the connections the schema's clients held; on the client's side, the worker's CPU time.
 From these: what one server core, and one GB of WAL, buys in tasks.
 """
@@ -31,24 +32,42 @@ SCHEMA = "capacity_bench"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu_seconds() -> float:
-    """CPU time of every process of the PostgreSQL server on this machine (backends, WAL
-    writer, checkpointer, autovacuum), read from /proc."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS   # utime, stime
+
+
+def own_ports() -> set[int]:
+    """Local TCP ports of this process's sockets (its connections to the server)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)
-            with open(f"/proc/{pid}/comm") as f:
-                name = f.read().strip()
+            target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-        if name.startswith("postgres") or name.startswith("postmaster"):
-            parts = fields[1].split()
-            total += int(parts[11]) + int(parts[12])   # utime, stime
-    return total / TICKS
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                parts = line.split()
+                if parts[9] in inodes:
+                    ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def server_pids(admin: psycopg.AsyncConnection) -> list[int]:
+    """The server processes that work for this process (its backends) and the WAL writer,
+    background writer and checkpointer; other clients of the same server are left out."""
+    cur = await admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE (backend_type = 'client backend' AND client_port = ANY(%s)) "
+        "OR backend_type IN ('walwriter', 'background writer', 'checkpointer')", (sorted(own_ports()),))
+    return [row[0] for row in await cur.fetchall()]
 
 
 def client_cpu_seconds() -> float:
@@ -80,10 +99,18 @@ async def one_run(dsn: str, n: int, concurrency: int) -> dict[str, float]:
                                       "AND datname = current_database() AND backend_type = 'client backend'")
             return (await cur.fetchone())[0]
 
-        wal_0, server_0 = await wal(), server_cpu_seconds()
+        async def server_cpu() -> dict[int, float]:
+            return {pid: cpu_seconds(pid) for pid in await server_pids(admin)}
+
+        def spent(before: dict[int, float], after: dict[int, float]) -> float:
+            return sum(after[pid] - before.get(pid, 0.0) for pid in after)
+
+        await app.acreate("capacity_noop", {"i": -1})   # connections open before counting
+        finished -= 1
+        wal_0, server_0 = await wal(), await server_cpu()
         created = time.perf_counter()
         await app.acreate_many("capacity_noop", [{"i": i} for i in range(n)])
-        wal_1, server_1 = await wal(), server_cpu_seconds()
+        wal_1, server_1 = await wal(), await server_cpu()
         create_s = time.perf_counter() - created
         client_0, started = client_cpu_seconds(), time.perf_counter()
         worker = asyncio.create_task(app.arun_worker(concurrency=concurrency))
@@ -96,17 +123,17 @@ async def one_run(dsn: str, n: int, concurrency: int) -> dict[str, float]:
                 pass
         elapsed = time.perf_counter() - started
         client = client_cpu_seconds() - client_0
-        wal_2, server_2 = await wal(), server_cpu_seconds()
+        wal_2, server_2 = await wal(), await server_cpu()
         app.stop_workers()
         await worker
     await app.aclose()
     return {
         "create_per_s": n / create_s,
         "create_wal_bytes": (wal_1 - wal_0) / n,
-        "create_server_us": (server_1 - server_0) / n * 1e6,
+        "create_server_us": spent(server_0, server_1) / n * 1e6,
         "run_per_s": n / elapsed,
         "run_wal_bytes": (wal_2 - wal_1) / n,
-        "run_server_us": (server_2 - server_1) / n * 1e6,
+        "run_server_us": spent(server_1, server_2) / n * 1e6,
         "run_client_us": client / n * 1e6,
         "connections": held,
     }
