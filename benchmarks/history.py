@@ -13,7 +13,8 @@ existing history is timed too. Then, each the median of 7 calls:
   ``count``, ``activity``;
 - the dashboard's pages and ``/metrics``, served in-process (no network);
 - processing: no-op tasks through an in-process worker at concurrency 10, on this history
-  (its queued and running tasks deleted first) and on an empty schema, interleaved, as a ratio.
+  (its queued and running tasks deleted first) and on an empty schema, interleaved, as a ratio;
+  then on the history again while ``app.cleanup`` deletes the tasks older than a day.
 
 The schema is dropped afterwards unless ``--keep``; a kept one of the same size is reused.
 """
@@ -154,11 +155,25 @@ async def processing(dsn: str, n: int, reps: int) -> tuple[list[float], list[flo
     # claim a walk past it, however long the history (README, "Scaling").
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
         await conn.execute(f"DELETE FROM {SCHEMA}.tasks WHERE status NOT IN ('succeeded', 'failed', 'cancelled')")
+        await conn.execute(f"VACUUM ANALYZE {SCHEMA}.tasks")   # as autovacuum would, before the runs
     on_history, on_empty = [], []
     for _ in range(reps):
         on_empty.append(await process(dsn, EMPTY, n))
         on_history.append(await process(dsn, SCHEMA, n))
     return on_history, on_empty
+
+
+async def during_cleanup(dsn: str, n: int, reps: int) -> tuple[list[float], int, float]:
+    """Processing on the history while another client deletes its tasks older than a day
+    (the oldest fifth or so) through app.cleanup, in its bounded batches."""
+    cleaner = Tasker(with_schema(dsn, SCHEMA))
+    started = time.perf_counter()
+    cleanup = asyncio.create_task(cleaner.acleanup(older_than=86_400))
+    rates = [await process(dsn, SCHEMA, n) for _ in range(reps)]
+    deleted = await cleanup
+    elapsed = time.perf_counter() - started
+    await cleaner.aclose()
+    return rates, deleted, elapsed
 
 
 def main() -> None:
@@ -181,6 +196,10 @@ def main() -> None:
         print(f"  {args.rows:,} stored: {', '.join(f'{r:,.0f}' for r in history)} tasks/s "
               f"(median {statistics.median(history):,.0f})")
         print(f"  ratio: ×{statistics.median(history) / statistics.median(empty):.2f}")
+        during, deleted, took = asyncio.run(during_cleanup(args.dsn, args.tasks, args.reps))
+        print(f"  on the history while app.cleanup(older_than=1 day) runs: {', '.join(f'{r:,.0f}' for r in during)} tasks/s "
+              f"(×{statistics.median(during) / statistics.median(history):.2f} of the history without it); "
+              f"the cleanup deleted {deleted:,} tasks in {took:.0f} s ({deleted / took:,.0f}/s)")
     finally:
         with psycopg.connect(args.dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {EMPTY} CASCADE")
