@@ -25,6 +25,7 @@ ONLY = {
         "relax_claim_commits": "synchronous_commit off on the claim connection",
         "drop_schema": "DROP SCHEMA (SQLite drops its tables one by one)",
         "now": "the server's clock (SQLite uses this process's)",
+        "prune_minutes": "per-minute finish counts for the activity chart (SQLite reads its history: one process's worth)",
     },
     "sqlite": {
         "any_due": "a read before the claim, so an idle poll takes no write lock",
