@@ -9,6 +9,9 @@ DEBUG = True
 USE_TZ = True
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "urls"
+TEST_RUNNER = "tasker.contrib.django.testing.TaskerTestRunner"
+LOGGING = {"version": 1, "disable_existing_loggers": False,   # the failures the tests cause on purpose
+           "loggers": {name: {"level": "CRITICAL"} for name in ("tasker", "django.tasks", "django_tasks")}}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 INSTALLED_APPS = [

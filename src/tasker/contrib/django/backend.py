@@ -74,7 +74,8 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
         """Store the task (in Django's transaction when Tasker shares its database)."""
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        task_id = project.tasker().create(*self._create_arguments(task, result), connection=project.shared_connection())
+        type_, payload, options = self._create_arguments(task, result)
+        task_id = project.tasker().create(type_, payload, connection=project.shared_connection(), **options)
         return self._enqueued(result, task_id)
 
     async def aenqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
@@ -83,7 +84,8 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
             return await sync_to_async(self.enqueue, thread_sensitive=True)(task, args, kwargs)
         self.validate_task(task)
         result = self._new_result(task, args, kwargs)
-        task_id = await project.tasker().acreate(*self._create_arguments(task, result))
+        type_, payload, options = self._create_arguments(task, result)
+        task_id = await project.tasker().acreate(type_, payload, **options)
         return self._enqueued(result, task_id)
 
     def _new_result(self, task: Any, args: Any, kwargs: Any) -> Any:
@@ -94,8 +96,8 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
             errors=[], worker_ids=[],
         )
 
-    def _create_arguments(self, task: Any, result: Any) -> tuple[Any, ...]:
-        options = dict(
+    def _create_arguments(self, task: Any, result: Any) -> tuple[str, Any, dict[str, Any]]:
+        options: dict[str, Any] = dict(
             queue=task.queue_name, priority=task.priority, run_at=task.run_after, max_attempts=self.max_attempts,
             meta={META_KEY: {"backend": self.alias, "deferred": task.run_after is not None}},
         )

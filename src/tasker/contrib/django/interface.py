@@ -22,7 +22,7 @@ def _load() -> Any:
             ) from None
         root = "django_tasks"
         invalid = "InvalidTaskError"
-    tasks = importlib.import_module(root)
+    tasks = importlib.import_module(f"{root}.base")
     exceptions = importlib.import_module(f"{root}.exceptions")
     signals = importlib.import_module(f"{root}.signals")
     return SimpleNamespace(
@@ -32,7 +32,7 @@ def _load() -> Any:
         TaskResult=tasks.TaskResult,
         TaskResultStatus=tasks.TaskResultStatus,
         TaskContext=tasks.TaskContext,
-        TaskError=importlib.import_module(f"{root}.base").TaskError,
+        TaskError=tasks.TaskError,
         InvalidTask=getattr(exceptions, invalid),
         TaskResultDoesNotExist=exceptions.TaskResultDoesNotExist,
         task_enqueued=signals.task_enqueued,

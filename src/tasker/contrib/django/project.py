@@ -97,3 +97,12 @@ def shared_connection() -> Any:
     connection = connections["default"]
     connection.ensure_connection()
     return connection.connection
+
+
+def close() -> None:
+    """Close the project's Tasker (its connections); the next use makes a new one."""
+    global _current
+    with _lock:
+        if _current is not None:
+            _current[1].close()
+            _current = None
