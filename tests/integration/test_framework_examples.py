@@ -81,3 +81,18 @@ def test_flask_example(tmp_path: Path):
         sign_up_and_see_it_run(f"http://127.0.0.1:{port}")
     finally:
         stop(server)
+
+
+@pytest.mark.parametrize("db", ["postgres", "sqlite"])
+def test_django_example_tests_pass(db: str, tmp_path: Path, request):
+    pytest.importorskip("django")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "POSTGRES_", "DJANGO_"))}
+    if db == "postgres":
+        base = request.getfixturevalue("pg_url").split("?")[0]
+        env["POSTGRES_URL"] = base.rsplit("/", 1)[0] + f"/tasker_example_{os.getpid()}"
+    else:
+        env["TASKER_URL"] = f"sqlite:///{tmp_path / 'tasks.db'}"
+    done = subprocess.run([sys.executable, "manage.py", "test", "--noinput"], cwd=EXAMPLES / "django_project",
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Ran 1 test" in done.stderr and "OK" in done.stderr

@@ -61,20 +61,27 @@ def store_url() -> str | None:
 
 
 def tasker() -> Tasker:
-    """The project's ``Tasker`` (``tasker.contrib.django.app``). Made on first use, and made
-    again when the settings it reads change (the test runner renames the database)."""
+    """The project's ``Tasker`` (``tasker.contrib.django.app``). Made on first use; one object
+    for the life of the process, pointed at the store the settings name now (the test runner
+    renames the database after the project imported it)."""
     global _current
     given = options()
     key = (store_url(), given.get("SCHEMA"), given.get("CONCURRENCY"), given.get("LEASE"))
     with _lock:
         if _current is not None and _current[0] == key:
             return _current[1]
-        app = Tasker(key[0], schema=given.get("SCHEMA"), concurrency=int(given.get("CONCURRENCY") or 10),
-                     lease=float(given.get("LEASE") or 30.0))
-        for name, (fn, handler_options) in _handlers.items():
-            app.register(name, fn, **handler_options)
-        if _current is not None:
-            _current[1].close()
+        fresh = Tasker(key[0], schema=given.get("SCHEMA"), concurrency=int(given.get("CONCURRENCY") or 10),
+                       lease=float(given.get("LEASE") or 30.0))
+        if _current is None:
+            app = fresh
+            for name, (fn, handler_options) in _handlers.items():
+                app.register(name, fn, **handler_options)
+        else:
+            app = _current[1]
+            app.close()
+            # Same object, new store: whoever imported ``app`` keeps its handlers and hooks.
+            kept = {"handlers": app.handlers, "events": app.events, "_periodics": app._periodics}
+            app.__dict__.update({**fresh.__dict__, **kept})
         _current = (key, app)
         return app
 
@@ -100,9 +107,7 @@ def shared_connection() -> Any:
 
 
 def close() -> None:
-    """Close the project's Tasker (its connections); the next use makes a new one."""
-    global _current
+    """Close the project's Tasker's connections (it opens new ones if used again)."""
     with _lock:
         if _current is not None:
             _current[1].close()
-            _current = None
