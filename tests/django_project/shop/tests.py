@@ -170,6 +170,13 @@ class BackendTests(TransactionTestCase):
         api = self.client.get(f"/tasker/api/tasks/{result.id}")
         self.assertEqual(api.status_code, 200)
         self.assertEqual(api.json()["type"], "shop.tasks.add")
+        # Writes need the dashboard's own CSRF token (its cookie, sent back as a header).
+        cancel = f"/tasker/api/tasks/{result.id}/cancel"
+        self.assertEqual(self.client.post(cancel).status_code, 403)
+        token = page.cookies["tasker_csrf"].value
+        self.assertEqual(self.client.post(cancel, HTTP_X_CSRF_TOKEN=token).status_code, 200)
+        self.assertEqual(tasker().get(result.id).status.value, "cancelled")
+        self.assertEqual(tasks.add.get_result(result.id).status, Status.FAILED)
 
 
 class SameTransactionTests(TransactionTestCase):
