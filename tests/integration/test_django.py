@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import signal
+import threading
 import subprocess
 import sys
 import uuid
@@ -112,3 +113,40 @@ def test_management_commands_run_a_worker(tmp_path: Path):
         _, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
     assert "task type(s)" in err
+
+
+def test_worker_reloads_when_a_file_changes(tmp_path: Path):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    env = environment("sqlite", tmp_path, None)
+    assert manage(sys.executable, env, "tasker_migrate").returncode == 0
+    # Its own process group: the reloader's parent and child are stopped together.
+    worker = subprocess.Popen([sys.executable, "manage.py", "tasker_worker", "--reload"], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(worker.stdout), daemon=True)
+    reader.start()
+
+    def started() -> int:
+        return sum("Tasker worker on" in line for line in list(lines))
+
+    def run_add(app: Tasker, a: int, b: int) -> object:
+        code = f"from shop.tasks import add; print(add.enqueue({a}, {b}).id)"
+        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=60)
+        task_id = done.stdout.strip().splitlines()[-1]
+        return wait_until(lambda: (t := app.get(task_id)) is not None and t.status.finished and t, timeout=30).result
+
+    try:
+        with Tasker(env["TASKER_URL"]) as app:
+            wait_until(lambda: started() == 1, timeout=30)
+            assert run_add(app, 1, 2) == 3
+            tasks_py = project / "shop" / "tasks.py"
+            tasks_py.write_text(tasks_py.read_text().replace("return a + b", "return a + b + 1000"))
+            wait_until(lambda: started() == 2, timeout=30, message="the worker to restart")
+            assert run_add(app, 3, 4) == 1007     # the new code
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        reader.join(timeout=5)
+    assert any("changed: stopping the worker, then reloading" in line for line in lines), "".join(lines)
