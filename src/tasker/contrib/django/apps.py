@@ -19,7 +19,7 @@ class TaskerConfig(AppConfig):
 def _migrate_shared_store(using: str = "default", **kwargs: Any) -> None:
     """``migrate`` (and the test runner's test database) also makes Tasker's schema when
     Tasker lives in Django's default database; a store elsewhere has ``tasker_migrate``."""
-    from .project import shares_database, tasker
+    from .project import in_django_database, tasker
 
-    if using == "default" and shares_database():
+    if using == "default" and in_django_database():
         tasker().migrate()

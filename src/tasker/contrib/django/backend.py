@@ -68,6 +68,20 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
         handler_options = {"timeout": float(self.timeout)} if self.timeout else {}
         project.register(task.module_path, _runner(task.module_path, inspect.iscoroutinefunction(task.func)), **handler_options)
 
+    def check(self, **kwargs: Any) -> list[Any]:
+        """Django's system checks: say so when enqueueing cannot join Django's transactions."""
+        from django.core.checks import Warning
+
+        issues = list(super().check(**kwargs))
+        if project.in_django_database() and not project.shares_database():
+            issues.append(Warning(
+                "Tasker keeps its tasks in Django's PostgreSQL database but Django uses psycopg2: tasks are "
+                "written on Tasker's own connections, not in Django's transactions",
+                hint="install psycopg 3 (pip install 'psycopg[binary]'); Django uses it when both are installed",
+                id="tasker.W001",
+            ))
+        return issues
+
     # -- producing ---------------------------------------------------------------------
 
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:

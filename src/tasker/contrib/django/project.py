@@ -29,13 +29,16 @@ def options() -> dict[str, Any]:
     return given
 
 
+def in_django_database() -> bool:
+    """True when no ``URL`` is set and Django's default database is PostgreSQL: Tasker then
+    keeps its tables there (schema ``tasker``)."""
+    return not options().get("URL") and connections["default"].vendor == "postgresql"
+
+
 def shares_database() -> bool:
-    """True when no ``URL`` is set and Django's default database is PostgreSQL on psycopg 3:
-    Tasker then lives in that database and writes tasks on Django's connection."""
-    if options().get("URL"):
-        return False
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
+    """True when Tasker lives in Django's database and Django talks to it with psycopg 3:
+    tasks are then written on Django's own connection, in its transaction."""
+    if not in_django_database():
         return False
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
@@ -43,12 +46,12 @@ def shares_database() -> bool:
 
 
 def store_url() -> str | None:
-    """``TASKER["URL"]``, else Django's default database when it can be shared, else None
+    """``TASKER["URL"]``, else Django's default database when it is PostgreSQL, else None
     (Tasker's own default: ``TASKER_URL``, or ``tasker.db`` in the current directory)."""
     url = options().get("URL")
     if url:
         return str(url)
-    if not shares_database():
+    if not in_django_database():
         return None
     db = connections["default"].settings_dict
     user = quote(db.get("USER") or "", safe="")
