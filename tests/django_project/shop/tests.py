@@ -85,6 +85,21 @@ class BackendTests(TransactionTestCase):
         self.assertEqual(abs((stored.task.run_after - later).total_seconds()) < 1, True)
         self.assertEqual(tasker().get(result.id).run_at.timestamp() // 1, later.timestamp() // 1)
 
+    def test_naive_times_without_use_tz(self):
+        from datetime import datetime
+
+        from django.test import override_settings
+
+        with override_settings(USE_TZ=False, TIME_ZONE="Asia/Tokyo"):
+            later = datetime.now() + timedelta(hours=1)      # naive: Tokyo time
+            result = tasks.add.using(run_after=later).enqueue(1, 1)
+            stored = tasks.add.get_result(result.id)
+            self.assertIsNone(stored.task.run_after.tzinfo)
+            self.assertLess(abs((stored.task.run_after - later).total_seconds()), 1)
+            self.assertIsNone(stored.enqueued_at.tzinfo)
+            instant = timezone.make_aware(later).timestamp()     # Tokyo time, as an instant
+        self.assertLess(abs(tasker().get(result.id).run_at.timestamp() - instant), 1)
+
     def test_priorities_run_higher_first(self):
         low = tasks.ranked.using(priority=-100).enqueue("low")
         high = tasks.ranked.using(priority=100).enqueue("high")

@@ -112,7 +112,7 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
 
     def _create_arguments(self, task: Any, result: Any) -> tuple[str, Any, dict[str, Any]]:
         options: dict[str, Any] = dict(
-            queue=task.queue_name, priority=task.priority, run_at=task.run_after, max_attempts=self.max_attempts,
+            queue=task.queue_name, priority=task.priority, run_at=_aware(task.run_after), max_attempts=self.max_attempts,
             meta={META_KEY: {"backend": self.alias, "deferred": task.run_after is not None}},
         )
         if self.timeout:
@@ -145,12 +145,12 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
             raise django_tasks.TaskResultDoesNotExist(f"{result_id}: its task {stored.type!r} cannot be imported") from None
         deferred = bool(stored.meta[META_KEY].get("deferred"))
         task = defined.using(priority=stored.priority, queue_name=stored.queue, backend=self.alias,
-                             run_after=stored.run_at if deferred else None)
+                             run_after=_django_time(stored.run_at) if deferred else None)
         payload = stored.payload if isinstance(stored.payload, dict) else {}
         result = django_tasks.TaskResult(
             task=task, id=stored.id, status=django_tasks.TaskResultStatus[STATUSES[stored.status]],
-            enqueued_at=stored.created_at, started_at=stored.started_at, finished_at=stored.finished_at,
-            last_attempted_at=stored.started_at, args=payload.get("args", []), kwargs=payload.get("kwargs", {}),
+            enqueued_at=_django_time(stored.created_at), started_at=_django_time(stored.started_at),
+            finished_at=_django_time(stored.finished_at), last_attempted_at=_django_time(stored.started_at), args=payload.get("args", []), kwargs=payload.get("kwargs", {}),
             backend=self.alias, errors=[_task_error(e.get("error") or "") for e in stored.errors],
             worker_ids=[stored.worker_id or ""] * stored.attempts,
         )
@@ -158,6 +158,21 @@ class TaskerBackend(django_tasks.BaseTaskBackend):
             result.errors.append(django_tasks.TaskError(exception_class_path="tasker.Cancelled", traceback=stored.last_error or "cancelled"))
         object.__setattr__(result, "_return_value", stored.result)
         return result
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A naive ``run_after`` (``USE_TZ = False``) is in Django's ``TIME_ZONE``, not UTC as Tasker reads naive times."""
+    from django.utils import timezone
+
+    return timezone.make_aware(moment) if moment is not None and timezone.is_naive(moment) else moment
+
+
+def _django_time(moment: datetime | None) -> datetime | None:
+    """Tasker's aware times as Django expects them: naive in ``TIME_ZONE`` when ``USE_TZ = False``."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.make_naive(moment) if moment is not None and not settings.USE_TZ else moment
 
 
 def _now() -> datetime:
