@@ -75,7 +75,7 @@ def run_django_tests(python: str, db: str, tmp_path: Path, request) -> str:
     done = manage(python, environment(db, tmp_path, pg_url), "test", "shop", "--noinput", "-v", "1")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "Ran 15 tests" in output, output
+    assert "Ran 16 tests" in output, output
     return output
 
 

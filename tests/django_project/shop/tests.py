@@ -118,6 +118,12 @@ class BackendTests(TransactionTestCase):
         run_due()
         self.assertEqual(tasks.send_email.get_result(result.id).return_value, {"to": "a@example.com", "subject": "welcome"})
 
+    def test_arguments_that_are_not_json_store_nothing(self):
+        before = tasker().stats()["total"]
+        with self.assertRaises(TypeError):
+            tasks.add.enqueue(object(), 1)
+        self.assertEqual(tasker().stats()["total"], before)
+
     def test_invalid_priority_is_refused(self):
         with self.assertRaises(django_tasks.InvalidTask):
             tasks.add.using(priority=101)

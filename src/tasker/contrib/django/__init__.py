@@ -4,7 +4,13 @@ In ``settings.py``::
 
     INSTALLED_APPS = [..., "tasker.contrib.django"]
     TASKS = {"default": {"BACKEND": "tasker.contrib.django.TaskerBackend"}}
-    TASKER = {"CONCURRENCY": 10}      # optional: "URL", "SCHEMA", "QUEUES", "MAX_ATTEMPTS", "TASK_MODULES"
+    TASKER = {"CONCURRENCY": 10}      # optional: "URL", "SCHEMA", "QUEUES", "MAX_ATTEMPTS", "TIMEOUT",
+                                      # "LEASE", "TASK_MODULES"
+    TEST_RUNNER = "tasker.contrib.django.testing.TaskerTestRunner"
+
+and in ``urls.py``, the dashboard for staff users (``tasker.contrib.django.dashboard``)::
+
+    urlpatterns = [..., path("tasker/", include(dashboard_urls()))]
 
 Tasks are Django's own (``django.tasks`` on Django 6, the ``django_tasks`` backport on 4.2 to
 5.2)::
@@ -15,7 +21,7 @@ Tasks are Django's own (``django.tasks`` on Django 6, the ``django_tasks`` backp
     result = send_welcome.enqueue(42)        # a TaskResult; result.refresh(), result.status
     python manage.py tasker_migrate          # the schema (also made by `manage.py migrate`
                                              # when Tasker shares Django's database)
-    python manage.py tasker_worker --concurrency 4 --queue default
+    python manage.py tasker_worker --concurrency 4 --queue default     # --reload while developing
 
 With no ``URL`` and Django's default database on PostgreSQL (psycopg 3), Tasker keeps its
 tables in that database (schema ``tasker``) and writes each task on Django's own connection:
