@@ -31,17 +31,18 @@ from tasker.store.records import filter_params  # noqa: E402
 from tasker.task import TaskFilter  # noqa: E402
 
 SCHEMA = "list_bench"
+BASE_MS = 1_700_000_000_000   # the first task's creation time (ms since the epoch); one task every 10 ms after it
 BUILD = """
 INSERT INTO {schema}.tasks (id, type, payload, status, queue, priority, run_at, attempts, max_attempts, last_error,
                             created_at, started_at, finished_at, worker_id, series_id, fire_time)
-SELECT (lpad(to_hex(1700000000000 + g * 10), 12, '0') || '7000' || '8' || lpad(to_hex(g), 15, '0'))::uuid,
+SELECT (lpad(to_hex(%(base)s::bigint + g * 10), 12, '0') || '7000' || '8' || lpad(to_hex(g), 15, '0'))::uuid,
        CASE WHEN g %% 2 = 0 THEN 'sendWebhook' WHEN g %% 5 = 1 THEN 'resizeImage' WHEN g %% 7 = 3 THEN 'sendEmail'
-            ELSE 'job_' || (g %% 997) END,
+            ELSE 'job_' || (g %% %(rare_types)s::int) END,
        jsonb_build_object('n', g, 'url', 'https://example.com/hooks/' || g),
        s.status,
        (ARRAY['default', 'emails', 'media', 'reports', 'webhooks'])[1 + g %% 5],
        0,
-       CASE WHEN s.status = 'queued' AND g %% 2 = 0 THEN now() + interval '1 day' ELSE to_timestamp((1700000000000 + g * 10) / 1000.0) END,
+       CASE WHEN s.status = 'queued' AND g %% 2 = 0 THEN now() + interval '1 day' ELSE to_timestamp((%(base)s::bigint + g * 10) / 1000.0) END,
        CASE WHEN s.status = 'queued' THEN 0 ELSE 1 END, 3,
        CASE WHEN s.status = 'failed' THEN
             'Traceback (most recent call last):' || chr(10) || '  File "app/tasks.py", line ' || (g %% 400) || ', in handler'
@@ -49,12 +50,12 @@ SELECT (lpad(to_hex(1700000000000 + g * 10), 12, '0') || '7000' || '8' || lpad(t
             || CASE WHEN g / 50 %% 10 = 0 THEN 'TimeoutError: Read timeout after 30 s (' || g || ')'
                     ELSE 'ValueError: bad input ' || md5(g::text) END
             END,
-       to_timestamp((1700000000000 + g * 10) / 1000.0),
-       CASE WHEN s.status IN ('queued') THEN NULL ELSE to_timestamp((1700000000000 + g * 10) / 1000.0) END,
-       CASE WHEN s.status IN ('succeeded', 'failed', 'cancelled') THEN to_timestamp((1700000000000 + g * 10 + 500) / 1000.0) END,
+       to_timestamp((%(base)s::bigint + g * 10) / 1000.0),
+       CASE WHEN s.status IN ('queued') THEN NULL ELSE to_timestamp((%(base)s::bigint + g * 10) / 1000.0) END,
+       CASE WHEN s.status IN ('succeeded', 'failed', 'cancelled') THEN to_timestamp((%(base)s::bigint + g * 10 + 500) / 1000.0) END,
        CASE WHEN s.status = 'running' THEN '00000000-0000-7000-8000-000000000001'::uuid END,
        CASE WHEN g %% 1000 = 7 THEN '00000000-0000-7000-8000-0000000000aa'::uuid END,
-       CASE WHEN g %% 1000 = 7 THEN to_timestamp((1700000000000 + g * 10) / 1000.0) END
+       CASE WHEN g %% 1000 = 7 THEN to_timestamp((%(base)s::bigint + g * 10) / 1000.0) END
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g,
      LATERAL (SELECT CASE WHEN g > %(rows)s - 200 THEN (CASE WHEN g %% 4 = 0 THEN 'running' ELSE 'queued' END)
                           WHEN g > %(rows)s - 20000 THEN 'queued'
@@ -92,7 +93,7 @@ def build(dsn: str, rows: int) -> None:
         started = time.monotonic()
         step = 250_000
         for first in range(1, rows + 1, step):
-            conn.execute(BUILD.format(schema=SCHEMA), {"first": first, "last": min(first + step - 1, rows), "rows": rows})
+            conn.execute(BUILD.format(schema=SCHEMA), {"first": first, "last": min(first + step - 1, rows), "rows": rows, "base": BASE_MS, "rare_types": 997})
             print(f"  built {min(first + step - 1, rows):,} rows ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         conn.execute(f"VACUUM ANALYZE {SCHEMA}.tasks")
 

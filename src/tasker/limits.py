@@ -48,6 +48,7 @@ MAX_COUNTED = 100_000                     # a count shown on a page stops there 
 MAX_BULK_PER_REQUEST = 10_000             # tasks one bulk action from the dashboard or API changes (repeat for more)
 MAX_BATCH_SIZE = 100_000                  # app.process_queue(batch_size=...)
 MAX_CRON_BATCH = 1000                     # one /api/tasks/cron call
+ACTIVITY_KEPT_DAYS = 7                    # PostgreSQL keeps per-minute finish counts (app.activity) this long
 
 # Deleting: cleanup removes finished tasks this many per statement, so no statement
 # holds locks (or SQLite's one write lock) over the whole history at once.

@@ -152,7 +152,8 @@ def test_default_is_sqlite_file_in_cwd(tmp_path, monkeypatch):
 
 def test_the_history_before_the_tallies_is_counted_once(store_url, store_kind):
     """Finished tasks stored before migration 7 (6 on SQLite) seed the tallies, so stats and
-    /metrics count them, and deleting them later never takes a count below zero."""
+    /metrics count them, and deleting them later never takes a count below zero; on PostgreSQL
+    they seed the per-minute counts of the activity chart too (migration 9)."""
     from apps.harness import Db
 
     tallies = 7 if store_kind == "postgres" else 6
@@ -176,6 +177,10 @@ def test_the_history_before_the_tallies_is_counted_once(store_url, store_kind):
     stats = app.stats()
     assert (stats["succeeded"], stats["failed"], stats["cancelled"], stats["queued"]) == (2, 1, 1, 1)
     assert {(t.status, t.count) for t in app.tallies()} == {("succeeded", 2), ("failed", 1), ("cancelled", 1)}
+    charted: dict[str, int] = {}
+    for _minute, status, count in app.activity(window=600)["throughput"]:
+        charted[status] = charted.get(status, 0) + count
+    assert charted == {"succeeded": 2, "failed": 1}, "the chart of finished tasks starts from the history too"
     assert app.cleanup() == 4
     assert app.stats()["total"] == 1
     assert sum(t.count for t in app.tallies()) == 4   # what finished stays counted

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from ..limits import ACTIVITY_KEPT_DAYS
 from ..tallies import RETRIED, SHARDS
 from ..task import ACTIONS, LIVE, TERMINAL, sql_statuses
 
@@ -16,6 +17,7 @@ RULES = {
     "finished": sql_statuses(TERMINAL),
     "tally_shards": str(SHARDS),
     "tally_retried": RETRIED,
+    "activity_kept_days": str(ACTIVITY_KEPT_DAYS),
 }
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

@@ -418,6 +418,7 @@ class PostgresStore(SimpleOperations):
         async with self._transaction() as conn:
             rows = await self._on(conn, "rescue_tasks", {"lease": lease})
             await self._on(conn, "prune_workers", {"lease": lease * 4})
+            await self._on(conn, "prune_minutes")
             if rows:
                 await self._on(conn, "notify_wakeup")
             return [row["id"] for row in rows]

@@ -1,4 +1,7 @@
 (%(status)s::text IS NULL OR t.status = %(status)s::text)
+-- Always true (pending_deps is never negative), but it lets queued tasks be read from the two
+-- partial indexes that hold them, tasks_due_idx and tasks_blocked_idx (migration 009).
+AND (%(status)s::text IS DISTINCT FROM 'queued' OR t.pending_deps = 0 OR t.pending_deps > 0)
 AND (%(type)s::text IS NULL OR t.type = %(type)s::text)
 AND (%(queue)s::text IS NULL OR t.queue = %(queue)s::text)
 AND (%(series_id)s::uuid IS NULL OR t.series_id = %(series_id)s::uuid)

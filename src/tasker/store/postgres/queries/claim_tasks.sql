@@ -3,7 +3,12 @@ WITH picked AS (
     FROM {schema}.tasks
     WHERE status = 'queued'
       AND run_at <= now()
-      AND type = ANY(%(types)s::text[])
+      -- An expression, not the bare column: the planner then assumes a modest share of the due
+      -- tasks match and walks tasks_due_idx in order. From the column's statistics it would
+      -- take a type it has not sampled yet (new, or a burst since the last ANALYZE) for a single
+      -- row, and read and sort the whole due backlog on every claim instead
+      -- (tests/integration/test_query_plans.py).
+      AND (type || '') = ANY(%(types)s::text[])
       AND pending_deps = 0
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
       AND queue NOT IN (SELECT name FROM {schema}.queue_settings WHERE paused)

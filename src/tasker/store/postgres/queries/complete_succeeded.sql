@@ -1,7 +1,8 @@
 -- The common case on its own: successes only, fenced like complete_tasks. The batch
 -- comes as one JSON array (one parameter the client writes in one go, not five arrays).
 -- Each success is tallied (tasker/tallies.py) in the same statement; keys in order, so
--- two workers sharing a tally shard lock its rows in the same order.
+-- two workers sharing a tally shard lock its rows in the same order. The minute's count
+-- (app.activity's chart) goes up with them.
 WITH done AS (
     UPDATE {schema}.tasks AS t
     SET status = 'succeeded',
@@ -25,5 +26,11 @@ WITH done AS (
     ON CONFLICT (queue, type, status, run_bucket, wait_bucket, shard) DO UPDATE
     SET n = c.n + excluded.n, run_seconds = c.run_seconds + excluded.run_seconds,
         wait_seconds = c.wait_seconds + excluded.wait_seconds
+), charted AS (
+    INSERT INTO {schema}.task_minutes AS m (minute, status, shard, n)
+    SELECT date_trunc('minute', now()), 'succeeded', mod(pg_backend_pid(), {tally_shards}), count(*)
+    FROM done
+    HAVING count(*) > 0
+    ON CONFLICT (minute, status, shard) DO UPDATE SET n = m.n + excluded.n
 )
 SELECT id::text FROM done

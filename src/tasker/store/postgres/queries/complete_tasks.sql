@@ -1,6 +1,7 @@
 -- Fenced: a row changes only while it is still running under the same claim,
 -- so a worker presumed dead cannot overwrite a task rescued and run again.
--- Each attempt that used up its try is tallied (tasker/tallies.py) in the same statement.
+-- Each attempt that used up its try is tallied (tasker/tallies.py) in the same statement,
+-- and each task that finished succeeded or failed counted in its minute (app.activity).
 WITH done AS (
     UPDATE {schema}.tasks AS t
     SET status = CASE WHEN v.status = 'queued' AND t.cancel_requested THEN 'cancelled' ELSE v.status END,
@@ -38,5 +39,13 @@ WITH done AS (
     ON CONFLICT (queue, type, status, run_bucket, wait_bucket, shard) DO UPDATE
     SET n = c.n + excluded.n, run_seconds = c.run_seconds + excluded.run_seconds,
         wait_seconds = c.wait_seconds + excluded.wait_seconds
+), charted AS (
+    INSERT INTO {schema}.task_minutes AS m (minute, status, shard, n)
+    SELECT date_trunc('minute', now()), status, mod(pg_backend_pid(), {tally_shards}), count(*)
+    FROM done
+    WHERE status IN ('succeeded', 'failed')
+    GROUP BY status
+    ORDER BY status
+    ON CONFLICT (minute, status, shard) DO UPDATE SET n = m.n + excluded.n
 )
 SELECT id::text FROM done

@@ -1,6 +1,7 @@
 -- Running tasks whose worker stopped heartbeating: run again (the lost attempt
 -- counts) or fail once attempts are used up. Safe to run on many workers at once.
--- The lost attempts are tallied (unmeasured: bucket -1) in the same statement.
+-- The lost attempts are tallied (unmeasured: bucket -1) in the same statement, and the
+-- tasks that failed for good counted in their minute (app.activity).
 WITH lost AS (
     SELECT t.id, t.worker_id
     FROM {schema}.tasks AS t
@@ -35,5 +36,12 @@ WITH lost AS (
     GROUP BY 1, 2, 3
     ORDER BY 1, 2, 3
     ON CONFLICT (queue, type, status, run_bucket, wait_bucket, shard) DO UPDATE SET n = c.n + excluded.n
+), charted AS (
+    INSERT INTO {schema}.task_minutes AS m (minute, status, shard, n)
+    SELECT date_trunc('minute', now()), status, mod(pg_backend_pid(), {tally_shards}), count(*)
+    FROM rescued
+    WHERE status = 'failed'
+    GROUP BY status
+    ON CONFLICT (minute, status, shard) DO UPDATE SET n = m.n + excluded.n
 )
 SELECT id::text FROM rescued
