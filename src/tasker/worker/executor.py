@@ -158,22 +158,11 @@ async def _run_in_thread(attempt: Attempt, call: Callable[[], Any], threads: Han
         running = threads.start(for_a_thread(attempt.ctx, call))
     except Exception as exc:  # a stopped worker
         return Finished(Ending.RAISED, error=exc)
-    ended = running.wait()
-    timer = asyncio.get_running_loop().call_later(attempt.task.timeout, _stop_waiting, ended)
-    try:
-        await ended
-    finally:
-        timer.cancel()
-    if not running.ended:
+    if not await running.ended_within(attempt.task.timeout):
         attempt.interrupt(TIMEOUT)
         await _settle(attempt, running)
         return Finished(Ending.TIMED_OUT)
     return ending_of(attempt.ctx.cancel_reason, running.error, running.value)
-
-
-def _stop_waiting(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 @calls_user_code
@@ -209,13 +198,7 @@ def _uncancel(task: asyncio.Task | None) -> None:
 
 async def _settle(attempt: Attempt, running: ThreadCall) -> None:
     """Let a timed-out sync handler notice ``ctx.cancelled``, bounded, so a retry does not overlap it."""
-    ended = running.wait()
-    timer = asyncio.get_running_loop().call_later(attempt.grace, _stop_waiting, ended)
-    try:
-        await ended
-    finally:
-        timer.cancel()
-    if not running.ended:
+    if not await running.ended_within(attempt.grace):
         log.error(
             "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "
             "a retry may overlap it (use isolation='process' for such code)",

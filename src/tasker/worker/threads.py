@@ -43,6 +43,16 @@ class ThreadCall:
             self.waiters.append(waiter)
         return waiter
 
+    async def ended_within(self, seconds: float) -> bool:
+        """Wait for the call to end, up to ``seconds``; whether it did (it runs on if not)."""
+        waiter = self.wait()
+        timer = asyncio.get_running_loop().call_later(seconds, _stop_waiting, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+        return self.ended
+
     def outcome(self) -> Any:
         if self.error is not None:
             raise self.error
@@ -62,6 +72,11 @@ class ThreadCall:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def _stop_waiting(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _Inbox:
