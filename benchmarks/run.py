@@ -52,8 +52,10 @@ VENV_SPECS: dict[str, dict[str, Any]] = {
     "oban": {"python": "3.12", "packages": ["oban==0.7.0", "psycopg[binary]"]},
     "chancy": {"python": "3.11", "packages": ["chancy==0.26.0", "psycopg[binary]"]},
     "saq": {"python": "3.11", "packages": ["saq[hiredis]==0.26.4", "typing_extensions"]},
+    "celery": {"python": "3.11", "packages": ["celery[redis]==5.7.0"]},   # both brokers: kombu speaks AMQP itself
 }
-VERSION_OF = {"pgqueuer": "pgqueuer", "procrastinate": "procrastinate", "oban": "oban", "chancy": "chancy", "saq": "saq"}
+VERSION_OF = {"pgqueuer": "pgqueuer", "procrastinate": "procrastinate", "oban": "oban", "chancy": "chancy", "saq": "saq",
+              "celery-redis": "celery", "celery-rabbitmq": "celery"}
 
 # key -> how to run it. "kind": which column family it belongs to.
 SYSTEMS: dict[str, dict[str, Any]] = {
@@ -64,9 +66,11 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "oban": {"venv": "oban", "script": "oban_sys.py", "prefix": "obn", "label": "oban (py)", "pg": True},
     "chancy": {"venv": "chancy", "script": "chancy_sys.py", "prefix": "chy", "label": "chancy", "pg": True},
     "saq": {"venv": "saq", "script": "saq_sys.py", "prefix": "saq", "label": "saq (Redis)", "redis": True},
+    "celery-redis": {"venv": "celery", "script": "celery_sys.py", "prefix": "cer", "label": "Celery (Redis)", "redis": True},
+    "celery-rabbitmq": {"venv": "celery", "script": "celery_sys.py", "prefix": "cmq", "label": "Celery (RabbitMQ)", "redis": True},
     "raw": {"venv": "tasker", "script": "raw_sys.py", "prefix": "raw", "label": "raw SQL loop"},
 }
-PEERS = ["pgqueuer", "procrastinate", "oban", "chancy", "saq"]
+PEERS = ["pgqueuer", "procrastinate", "oban", "chancy", "saq", "celery-redis", "celery-rabbitmq"]
 CONFIG_NOTES = {
     "tasker-pg": "run_worker(concurrency=10), async handler; enqueue via sync create/create_many (async twins as extra rows)",
     "tasker-sqlite": "same, SQLite file in a temp dir; the worker polls (another process enqueues)",
@@ -75,6 +79,10 @@ CONFIG_NOTES = {
     "oban": "psycopg pool; queues={'default': 10}",
     "chancy": "Queue(concurrency=10, AsyncExecutor, polling_interval=0.01) - it fetches only on poll/notify",
     "saq": "Redis; Worker(concurrency=10); no bulk call (bulk = 1,000 concurrent enqueues)",
+    "celery-redis": ("Redis broker; worker --pool=threads --concurrency=10 --without-gossip --without-mingle --without-heartbeat; "
+                     "worker_prefetch_multiplier=64, task_ignore_result=True, early ack (task_acks_late=False); "
+                     "done counted by a Redis INCR in the task; no bulk call (bulk = 1,000 apply_async on one producer)"),
+    "celery-rabbitmq": "RabbitMQ broker (amqp, guest@127.0.0.1:5672); otherwise the same as Celery (Redis)",
     "raw": "10 connections, claim (CTE ... FOR UPDATE SKIP LOCKED) then complete (UPDATE ... = ANY), per batch",
 }
 
@@ -459,6 +467,8 @@ def parse_only(text: str | None) -> list[str]:
             chosen.append("tasker-sqlite")
         elif name in ("pg", "tasker-pg"):
             chosen.append("tasker-pg")
+        elif name == "celery":
+            chosen += ["celery-redis", "celery-rabbitmq"]
         elif name in SYSTEMS:
             chosen.append(name)
         else:
@@ -514,8 +524,9 @@ def main() -> int:
     if "postgres_error" in env_info:
         runner.log(f"PostgreSQL unreachable: {env_info['postgres_error']}")
         return 2
-    if not env_info["redis"] and "saq" in selected:
-        unavailable["saq"] = "Redis not reachable at BENCH_REDIS_URL"
+    for system in selected:
+        if not env_info["redis"] and SYSTEMS[system].get("redis"):
+            unavailable[system] = "Redis not reachable at BENCH_REDIS_URL"
     subprocess.run(admin + ["create"], check=True)
     versions = {s: installed_version(SYSTEMS[s]["venv"], VERSION_OF[s]) for s in selected if s in VERSION_OF and s not in unavailable}
     runnable = [s for s in selected if s not in unavailable]

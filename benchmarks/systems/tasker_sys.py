@@ -3,7 +3,9 @@
 The store is chosen by the namespace prefix given by run.py: ``--ns tpg_*`` is a
 PostgreSQL schema, ``--ns tsq_*`` a SQLite file in the temp dir.
 Variants: ``async`` uses the async API to enqueue (acreate / acreate_many)
-instead of the sync one; ``synchandler`` registers a plain ``def`` handler.
+instead of the sync one; ``synchandler`` registers a plain ``def`` handler;
+``sleep`` an async handler that awaits ``asyncio.sleep(0.001)``, ``syncsleep`` a
+``def`` handler that calls ``time.sleep(0.001)`` (benchmarks/handlers.py).
 """
 from __future__ import annotations
 
@@ -38,6 +40,16 @@ def make_app(ns: str, tmp: str, variant: str | None = None) -> Tasker:
         @app.handler("noop")
         def noop_sync(payload):
             record(payload["i"])
+    elif variant == "sleep":
+        @app.handler("noop")
+        async def sleep_1ms(payload):
+            record(payload["i"])
+            await asyncio.sleep(0.001)
+    elif variant == "syncsleep":
+        @app.handler("noop")
+        def sleep_1ms_sync(payload):
+            record(payload["i"])
+            time.sleep(0.001)
     else:
         @app.handler("noop")
         async def noop(payload):

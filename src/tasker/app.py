@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, ParamSpec, Sequence, Sized, TypeVar, overload
@@ -616,7 +615,7 @@ class Tasker:
         checks.integer(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         store = await self.runtime.store()
         await self._declare_periodics(store)
-        threads: ThreadPoolExecutor = self.runtime.pass_threads(self.concurrency * 2)
+        threads = self.runtime.pass_threads(self.concurrency * 2)
         settings = WorkerSettings(concurrency=self.concurrency, lease=self.lease, max_result_bytes=self.max_result_bytes)
         return await process_queue(store, self.handlers, self.events, threads, batch_size, settings)
 

@@ -16,12 +16,12 @@ import os
 import sqlite3
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Concatenate, Coroutine, ParamSpec, Protocol, TypeVar
 
 from .loop import LoopThread
 from .store import Store, StoreConfig, open_store
 from .worker.supervisor import Supervisor
+from .worker.threads import HandlerThreads
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,7 +41,7 @@ class Runtime:
         self.loop = LoopThread()
         self.stores: dict[asyncio.AbstractEventLoop, Store] = {}
         self.opening: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
-        self.threads: ThreadPoolExecutor | None = None
+        self.threads: HandlerThreads | None = None
         self.threads_lock = threading.Lock()
         self.workers = Supervisor()
         self.inline: InlineRunner | None = None   # testing.inline: each created task runs at once
@@ -90,11 +90,11 @@ class Runtime:
             await store.close()
         return store
 
-    def pass_threads(self, size: int) -> ThreadPoolExecutor:
+    def pass_threads(self, size: int) -> HandlerThreads:
         """The threads that run sync handlers during ``process_queue`` passes."""
         with self.threads_lock:
             if self.threads is None:
-                self.threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="tasker-pass")
+                self.threads = HandlerThreads(size, "tasker-pass")
             return self.threads
 
     def close(self) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -31,6 +30,7 @@ from .tasks import TaskFunction
 from .worker.events import TaskEvent
 from .worker.one_pass import PassSummary, run_pass
 from .worker.maintenance import materialize
+from .worker.threads import HandlerThreads, ThreadCall
 from .worker.worker import WorkerSettings
 
 MATCHED = ("payload", "args", "kwargs", "queue", "priority", "meta")
@@ -153,7 +153,7 @@ async def adrain(app: Tasker, run_scheduled: bool = True, raise_errors: bool = T
                 raise TaskerError(f"drain ran over {max_tasks} tasks and more keep coming: do tasks create each other in a loop?")
 
 
-async def _pass(app: Tasker, ids: list[str], threads: Executor) -> PassSummary:
+async def _pass(app: Tasker, ids: list[str], threads: HandlerThreads) -> PassSummary:
     store = await app.runtime.store()
     settings = WorkerSettings(concurrency=app.concurrency, lease=app.lease, max_result_bytes=app.max_result_bytes)
     return await run_pass(store, app.handlers, app.events, threads, settings, lambda worker_id: store.claim_tasks_by_id(worker_id, ids))
@@ -184,16 +184,17 @@ def _exception_of(event: TaskEvent) -> BaseException:
 # -- inline mode -------------------------------------------------------------------------------
 
 
-class InlineExecutor(Executor):
+class InlineThreads(HandlerThreads):
     """Runs a sync handler at once, in the thread that asks (the caller's, in inline mode)."""
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the lifecycle decides what it means
-            future.set_exception(exc)
-        return future
+    def __init__(self) -> None:
+        super().__init__(0, "inline")
+
+    def start(self, fn: Callable[[], Any]) -> ThreadCall:
+        call = ThreadCall(fn)
+        call.run()
+        call.finish()
+        return call
 
 
 class InlineRuns:
@@ -231,17 +232,17 @@ class InlineRuns:
         try:
             while self.pending:
                 batch, self.pending = self.pending, []
-                await self._run(batch, InlineExecutor())
+                await self._run(batch, InlineThreads())
         finally:
             self.active = False
 
     async def _run_here(self, ids: list[str]) -> None:
         try:
-            await self._run(ids, InlineExecutor())
+            await self._run(ids, InlineThreads())
         finally:
             await self.app.runtime.close_loop_store()   # this loop ends with the call
 
-    async def _run(self, ids: list[str], threads: Executor) -> None:
+    async def _run(self, ids: list[str], threads: HandlerThreads) -> None:
         async with _failures(self.app) as failures:
             while (await _pass(self.app, ids, threads)).claimed:   # again while some retry
                 pass

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
 import time
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 from ..context import TaskContext
@@ -17,7 +15,8 @@ from ..outcome import TIMEOUT, Ending, Fail, Finished, ending_of
 from ..store.records import ClaimedTask, Unreadable
 from .isolation import child_context, run_in_process
 from ..tracebacks import calls_user_code
-from .middleware import Middleware, chain, in_context
+from .middleware import Middleware, chain, for_a_thread
+from .threads import HandlerThreads, ThreadCall
 
 log = logging.getLogger("tasker.worker")
 # How long an interrupted handler (timeout, cancellation) may take to stop before its attempt
@@ -36,7 +35,7 @@ class Attempt:
     ctx: TaskContext
     started: float = field(default_factory=time.monotonic)
     grace: float = INTERRUPT_GRACE
-    inner: asyncio.Future | None = None
+    inner: asyncio.Future | None = None   # the attempt's own task while an async handler runs in it
     lost: bool = False
     waiting: asyncio.Task | None = None   # set while the attempt waits for a handler slot
     admitted: bool = False                # holds a handler slot (a prefetched task may wait for one)
@@ -98,7 +97,7 @@ def make_context(task: ClaimedTask, max_progress_bytes: int = DEFAULT_MAX_PAYLOA
                        max_progress_bytes=max_progress_bytes, headers=dict(task.headers or {}), series_id=task.series_id)
 
 
-def handler_call(attempt: Attempt, middlewares: Sequence[Middleware], threads: Executor) -> Callable[[], Any]:
+def handler_call(attempt: Attempt, middlewares: Sequence[Middleware], threads: HandlerThreads) -> Callable[[], Any]:
     """The handler bound to this attempt's payload (and context), the app's middleware around
     it; sets ``attempt.call_is_async``: how the result is called."""
     handler, task, ctx = attempt.handler, attempt.task, attempt.ctx
@@ -111,12 +110,7 @@ def handler_call(attempt: Attempt, middlewares: Sequence[Middleware], threads: E
     return call
 
 
-def _call_sync(call: Callable[[], Any], ctx: TaskContext, threads: Executor) -> asyncio.Future:
-    # Copy context so contextvars (logging correlation ids, the span a middleware opened...) reach the thread.
-    return asyncio.get_running_loop().run_in_executor(threads, functools.partial(contextvars.copy_context().run, in_context, ctx, call))
-
-
-async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Executor, middlewares: Sequence[Middleware] = (),
+async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: HandlerThreads, middlewares: Sequence[Middleware] = (),
                        admit: Callable[[Attempt], Awaitable[None]] | None = None) -> Finished:
     """Wait for a handler slot (a prefetched task waits here), then for ``admit`` (the worker
     makes sure, after a stall of its own, that the claim still holds), then run the attempt."""
@@ -140,7 +134,7 @@ async def run_admitted(attempt: Attempt, gate: asyncio.Semaphore, threads: Execu
         attempt.release_slot()
 
 
-async def run_attempt(attempt: Attempt, threads: Executor, middlewares: Sequence[Middleware] = ()) -> Finished:
+async def run_attempt(attempt: Attempt, threads: HandlerThreads, middlewares: Sequence[Middleware] = ()) -> Finished:
     """Run the handler and say how it ended; never raises for the handler's sake."""
     if attempt.ctx.cancel_reason:  # interrupted before it could start
         return ending_of(attempt.ctx.cancel_reason, cancelled=True)
@@ -158,20 +152,17 @@ async def run_attempt(attempt: Attempt, threads: Executor, middlewares: Sequence
     return finished
 
 
-async def _run_in_thread(attempt: Attempt, call: Callable[[], Any], threads: Executor) -> Finished:
+async def _run_in_thread(attempt: Attempt, call: Callable[[], Any], threads: HandlerThreads) -> Finished:
+    """A sync handler runs in a handler thread; the attempt waits for its end, or the timeout."""
     try:
-        attempt.inner = _call_sync(call, attempt.ctx, threads)
-    except Exception as exc:  # a signature error, a process that cannot start...
+        running = threads.start(for_a_thread(attempt.ctx, call))
+    except Exception as exc:  # a stopped worker
         return Finished(Ending.RAISED, error=exc)
-    done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.task.timeout)
-    if not done:
+    if not await running.ended_within(attempt.task.timeout):
         attempt.interrupt(TIMEOUT)
-        await _settle(attempt)
+        await _settle(attempt, running)
         return Finished(Ending.TIMED_OUT)
-    inner = attempt.inner
-    if inner.cancelled():
-        return ending_of(attempt.ctx.cancel_reason, cancelled=True)
-    return ending_of(attempt.ctx.cancel_reason, inner.exception(), None if inner.exception() else inner.result())
+    return ending_of(attempt.ctx.cancel_reason, running.error, running.value)
 
 
 @calls_user_code
@@ -205,14 +196,9 @@ def _uncancel(task: asyncio.Task | None) -> None:
         pass
 
 
-async def _settle(attempt: Attempt) -> None:
+async def _settle(attempt: Attempt, running: ThreadCall) -> None:
     """Let a timed-out sync handler notice ``ctx.cancelled``, bounded, so a retry does not overlap it."""
-    assert attempt.inner is not None
-    done, _ = await asyncio.wait({attempt.inner}, timeout=attempt.grace)
-    for late in done:   # its ending no longer matters (the attempt timed out): taken, so never reported unseen
-        if not late.cancelled():
-            late.exception()
-    if not done:
+    if not await running.ended_within(attempt.grace):
         log.error(
             "task %s (%s): its sync handler ignores cancellation and still runs %gs after its timeout; "
             "a retry may overlap it (use isolation='process' for such code)",

@@ -16,7 +16,6 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
-from concurrent.futures import Executor
 from typing import Awaitable, Callable
 
 from ..limits import DEFAULT_MAX_PAYLOAD_BYTES
@@ -28,6 +27,7 @@ from ..tracebacks import from_user_frame
 from .completer import Completer
 from .events import Events, TaskEvent
 from .executor import Attempt, run_admitted
+from .threads import HandlerThreads
 
 log = logging.getLogger("tasker.worker")
 
@@ -36,7 +36,7 @@ class Lifecycle:
     """Runs attempts within ``gate`` (handler slots), on ``threads`` (sync handlers),
     hands outcomes to ``completer`` and reports them to the log and ``events`` hooks."""
 
-    def __init__(self, gate: asyncio.Semaphore, threads: Executor, completer: Completer, events: Events,
+    def __init__(self, gate: asyncio.Semaphore, threads: HandlerThreads, completer: Completer, events: Events,
                  max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES, admit: Callable[[Attempt], Awaitable[None]] | None = None,
                  observe: Callable[[Attempt, Outcome], None] | None = None):
         self.admit = admit

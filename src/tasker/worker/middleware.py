@@ -12,11 +12,11 @@ import asyncio
 import contextvars
 import functools
 import inspect
-from concurrent.futures import Executor
 from typing import Any, Callable, Sequence
 
 from ..context import TaskContext
 from ..tracebacks import calls_user_code
+from .threads import HandlerThreads
 
 Middleware = Callable[[TaskContext, Callable[[], Any]], Any]
 
@@ -32,8 +32,14 @@ def in_context(ctx: TaskContext, fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
+def for_a_thread(ctx: TaskContext, call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` as a handler thread runs it: in a copy of the current context (contextvars such as
+    logging correlation ids, the span a middleware opened), ``TaskContext.current()`` answering ``ctx``."""
+    return functools.partial(contextvars.copy_context().run, in_context, ctx, call)
+
+
 def chain(call: Callable[[], Any], call_is_async: bool, middlewares: Sequence[Middleware], ctx: TaskContext,
-          threads: Executor, bridged: list[Any]) -> tuple[Callable[[], Any], bool]:
+          threads: HandlerThreads, bridged: list[Any]) -> tuple[Callable[[], Any], bool]:
     """``call`` (the handler, bound to its arguments) wrapped in ``middlewares`` (outermost first);
     returns the wrapped call and whether it is a coroutine function. Async handlers a sync
     middleware waits for are put in ``bridged`` (their futures), so an interruption reaches them."""
@@ -48,9 +54,9 @@ def chain(call: Callable[[], Any], call_is_async: bool, middlewares: Sequence[Mi
     return call, call_is_async
 
 
-def _in_thread(call: Callable[[], Any], ctx: TaskContext, threads: Executor) -> "asyncio.Future[Any]":
+async def _in_thread(call: Callable[[], Any], ctx: TaskContext, threads: HandlerThreads) -> Any:
     """A sync part under an async middleware: awaited, run in a handler thread with this context."""
-    return asyncio.get_running_loop().run_in_executor(threads, functools.partial(contextvars.copy_context().run, in_context, ctx, call))
+    return await threads.run(for_a_thread(ctx, call))
 
 
 @calls_user_code

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -20,6 +19,7 @@ from .executor import Attempt, make_context
 from .heartbeat import Heartbeat
 from .lifecycle import Lifecycle
 from .maintenance import materialize
+from .threads import HandlerThreads
 from .worker import WorkerSettings
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ async def process_queue(
     store: Store,
     handlers: dict[str, "Handler"],
     events: Events,
-    threads: Executor,
+    threads: HandlerThreads,
     batch_size: int,
     settings: WorkerSettings,
 ) -> PassSummary:
@@ -73,7 +73,7 @@ async def process_queue(
                           lambda worker_id: store.claim_tasks(worker_id, list(handlers), None, batch_size))
 
 
-async def run_pass(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor, settings: WorkerSettings,
+async def run_pass(store: Store, handlers: dict[str, "Handler"], events: Events, threads: HandlerThreads, settings: WorkerSettings,
                    claim: Callable[[str], Awaitable[list[ClaimedTask]]]) -> PassSummary:
     """One pass over the tasks ``claim(worker_id)`` claims (``process_queue``: the due ones;
     ``testing``: given ones), as a short-lived registered worker."""
@@ -92,7 +92,7 @@ async def run_pass(store: Store, handlers: dict[str, "Handler"], events: Events,
     return _summarize(len(claimed), outcomes)
 
 
-async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: Executor,
+async def _run_all(store: Store, handlers: dict[str, "Handler"], events: Events, threads: HandlerThreads,
                    claimed: list[ClaimedTask], settings: WorkerSettings) -> list[Outcome | None]:
     completer = Completer(store)
     writing = asyncio.create_task(completer.run())

@@ -26,7 +26,7 @@ from .retention import Retention
 from .lifecycle import Lifecycle
 from .maintenance import Maintenance
 from .progress import ProgressWriter
-from .threads import DaemonThreadPool
+from .threads import HandlerThreads
 
 if TYPE_CHECKING:
     from ..handlers import Handler
@@ -92,7 +92,7 @@ class Worker:
         # while it stalled) while its earlier run is still winding down.
         self.running: dict[str, Attempt] = {}
         self.tasks: set[asyncio.Task] = set()
-        self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
+        self.threads = HandlerThreads(settings.concurrency * 2, "tasker-handler")
         self.completer = Completer(store)
         self.slots = Slots(settings.concurrency, settings.queues)
         self.metrics = None if settings.metrics_port is None else WorkerMetrics(lambda: list(self.running.values()))
