@@ -86,12 +86,14 @@ def run(pg_url: str, hosts: int, args: argparse.Namespace, workload: str, use_ne
             for _ in range(args.procs):
                 command = [sys.executable, "-m", "tasker", "worker", "fleetbench:app", "--url", host_url,
                            "-c", str(args.concurrency), "--log-level", "WARNING"]
-                procs.append(subprocess.Popen(host.command(command), env=env, cwd=directory, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL))
+                log = open(directory / f"{host.name}-{len(procs)}.log", "wb")
+                procs.append(subprocess.Popen(host.command(command), env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT))
+                log.close()
         deadline = time.monotonic() + 60
         while len(app.workers()) < len(procs):
             if time.monotonic() > deadline:
-                raise RuntimeError("the workers did not register within 60 s")
+                logs = "".join(p.read_text(errors="replace")[-600:] for p in sorted(directory.glob("*.log")))
+                raise RuntimeError(f"the workers did not register within 60 s; their logs end:\n{logs}")
             time.sleep(0.1)
         payloads = [{}] * args.tasks if workload == "noop" else [{"ms": args.sleep_ms}] * args.tasks
         started = time.perf_counter()
