@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, ParamSpec, Sequence, Sized, TypeVar, overload
 
-from . import checks
+from . import app_connection, checks
 from .enqueue import NewTask, TaskBatch, TaskDefaults, build_new_task, build_new_tasks
 from .errors import TaskCancelledError, TaskFailedError, UnknownTaskError
 from .context import TaskContext
@@ -253,6 +253,7 @@ class Tasker:
 
     async def acreate(self, type: str, payload: Any = None, *, connection: Any = None, **options: Any) -> str:
         """Async twin of ``create``."""
+        connection = await app_connection.unwrap(connection)
         with self._announced(type, payload, options) as creation:
             task = self._new_task(type, payload, options, creation.headers)
             ids = creation.ids = await (await self.runtime.store()).insert_tasks([task], connection)
@@ -265,10 +266,12 @@ class Tasker:
 
         Options: ``run_at``, ``delay``, ``max_attempts``, ``priority``, ``queue``,
         ``unique_key``, ``depends_on``, ``timeout``, ``meta``, ``retry_delay``;
-        ``connection``: write it in your own psycopg transaction.
+        ``connection``: write it in your own transaction (a psycopg connection, or a SQLAlchemy
+        ``Session`` / ``Connection`` on the psycopg driver).
 
         >>> app.create("sendWebhook", {"url": url}, delay=30, unique_key=f"hook:{order_id}")
         """
+        connection = app_connection.blocking(connection)
         _check_sync_connection(connection)
         with self._announced(type, payload, options) as creation:
             task = self._new_task(type, payload, options, creation.headers)
@@ -279,6 +282,7 @@ class Tasker:
 
     async def acreate_many(self, type: str, payloads: Iterable[Any], *, connection: Any = None, **options: Any) -> Ids:
         """Async twin of ``create_many``."""
+        connection = await app_connection.unwrap(connection)
         payloads = _sized(payloads)
         with self._announced(type, payloads, options, len(payloads) if isinstance(payloads, Sized) else 0) as creation:
             tasks = self._new_tasks(type, payloads, options, creation.headers)
@@ -292,6 +296,7 @@ class Tasker:
 
         >>> ids = app.create_many("thumbnail", [{"image": n} for n in range(1000)], queue="media")
         """
+        connection = app_connection.blocking(connection)
         _check_sync_connection(connection)
         payloads = _sized(payloads)
         with self._announced(type, payloads, options, len(payloads) if isinstance(payloads, Sized) else 0) as creation:

@@ -24,6 +24,7 @@ ONLY = {
         "lock_migrations": "an advisory lock (SQLite: BEGIN IMMEDIATE)",
         "drop_schema": "DROP SCHEMA (SQLite drops its tables one by one)",
         "now": "the server's clock (SQLite uses this process's)",
+        "prune_minutes": "per-minute finish counts for the activity chart (SQLite reads its history: one process's worth)",
     },
     "sqlite": {
         "any_due": "a read before the claim, so an idle poll takes no write lock",

@@ -78,7 +78,7 @@ def _address(conn: HTTPConnection) -> str:
 class Caller:
     """How a request proved who it is."""
 
-    how: str  # "bearer", "basic", "session" or "loopback"
+    how: str  # "bearer", "basic", "session", "loopback" or "host"
 
     @property
     def ambient(self) -> bool:
@@ -90,6 +90,12 @@ class Caller:
 def equal(given: str, expected: str) -> bool:
     """Constant-time comparison of two strings (any characters)."""
     return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+# The ASGI scope key an application hosting the dashboard in-process sets once it has
+# authenticated the caller itself (Django's staff login: tasker.contrib.django.dashboard).
+# Only code in the process writes the scope; no request can set it.
+HOST_CALLER = "tasker.host_caller"
 
 
 class Auth:
@@ -118,6 +124,8 @@ class Auth:
 
     def identify(self, conn: HTTPConnection) -> Caller | None:
         """The caller, or None when the request must be refused."""
+        if conn.scope.get(HOST_CALLER):
+            return Caller("host")
         scheme, _, value = conn.headers.get("authorization", "").partition(" ")
         scheme, value = scheme.lower(), value.strip()
         if self.token is not None and scheme == "bearer" and equal(value, self.token):

@@ -15,7 +15,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import SESSION_COOKIE, Auth
+from .auth import HOST_CALLER, SESSION_COOKIE, Auth
 
 COOKIE = "tasker_csrf"
 FIELD = "csrf_token"
@@ -75,6 +75,9 @@ class Csrf:
         session = request.cookies.get(SESSION_COOKIE, "")
         if session and self.auth.session_ok(session):
             return "session:" + session.partition(".")[2].partition(".")[0]
+        host_caller = request.scope.get(HOST_CALLER)
+        if host_caller:
+            return "host:" + hashlib.sha256(str(host_caller).encode("utf-8", "surrogatepass")).hexdigest()
         authorization = request.headers.get("authorization", "")
         if authorization.lower().startswith("basic "):
             return "basic:" + hashlib.sha256(authorization.encode("utf-8", "surrogatepass")).hexdigest()
