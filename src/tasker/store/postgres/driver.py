@@ -34,7 +34,7 @@ PACKAGE = "tasker.store.postgres"
 CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
 # A pooled connection unused this long is closed (one at a time), down to none: a burst's
 # extra connections go back to the server, and an idle worker keeps the one its polls use.
-POOL_IDLE = 60.0
+POOL_IDLE = 10.0
 APPLICATION_NAME = "tasker"   # in pg_stat_activity, unless the URL names one
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
