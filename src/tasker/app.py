@@ -66,8 +66,9 @@ class Tasker:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         max_result_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         strict_types: bool = False,
+        listen_url: str | None = None,
     ):
-        self.config = parse_url(url, schema)
+        self.config = parse_url(url, schema, listen_url)
         self.concurrency = checks.integer(concurrency, "concurrency", 1)
         self.lease = checks.seconds(lease, "lease", positive=True)
         self.max_payload_bytes = checks.integer(max_payload_bytes, "max_payload_bytes", 1)

@@ -72,8 +72,12 @@ class Runtime:
         return store
 
     def blocking_store(self) -> Store:
-        """The private loop's store, for the calls that skip the hop to that loop (create)."""
+        """A store for the calls that skip the hop to an event loop (create): the private loop's,
+        or else one a running loop has open (a worker's: its sync inserts are loop-free), so that a
+        worker's sync handlers creating tasks do not open a second store and its connections."""
         store = self.stores.get(self.loop.loop) if self.loop.loop is not None else None
+        if store is None:
+            store = next((s for loop, s in list(self.stores.items()) if loop.is_running()), None)
         return store if store is not None else self.sync(self.store())
 
     def sync(self, coro: Coroutine[Any, Any, R]) -> R:

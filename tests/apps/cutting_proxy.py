@@ -14,11 +14,11 @@ import time
 
 
 class CuttingProxy:
-    def __init__(self, upstream_host: str, upstream_port: int):
+    def __init__(self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1"):
         self.upstream = (upstream_host, upstream_port)
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
+        self.server.bind((listen_host, 0))
         self.server.listen(128)
         self.port = self.server.getsockname()[1]
         self.cut_until = 0.0       # monotonic: until then, answers to requests are dropped

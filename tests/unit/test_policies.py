@@ -6,6 +6,8 @@ import random
 import uuid
 from datetime import timedelta
 
+from urllib.parse import quote
+
 import pytest
 
 from tasker.ids import is_id, new_id
@@ -72,6 +74,27 @@ def test_urls():
     assert parse_url("postgresql://u:secret@h/db").display == "postgresql://u:***@h/db"
     with pytest.raises(ValueError, match="names no file"):
         parse_url("sqlite://")
+
+
+def test_pooler_urls():
+    """listen_url (URL parameter, percent-encoded, or Tasker keyword) and pool_size leave the
+    URL before libpq sees it; behind a pooler (listen=off or listen_url) nothing is prepared."""
+    direct = "postgresql://u@db:5432/app?sslmode=require"
+    pooled = parse_url(f"postgresql://u@bouncer:6432/app?pool_size=2&listen_url={quote(direct, safe='')}")
+    assert (pooled.target, pooled.listen_target, pooled.listens_on) == ("postgresql://u@bouncer:6432/app", direct, direct)
+    assert pooled.pooled and pooled.pool_size == 2
+    assert parse_url("postgresql://u@bouncer/app", listen_url=direct).listens_on == direct
+    assert parse_url("postgresql://u@bouncer/app?listen=off").listens_on is None
+    plain = parse_url("postgresql://u@db/app")
+    assert (plain.pooled, plain.listens_on, plain.pool_size) == (False, plain.target, 4)
+    with pytest.raises(ValueError, match="contradict"):
+        parse_url("postgresql://u@b/app?listen=off", listen_url=direct)
+    with pytest.raises(ValueError, match="pool_size must be a whole number from 1 to 100, got '0'"):
+        parse_url("postgresql://u@b/app?pool_size=0")
+    with pytest.raises(ValueError, match="libpq parameters only, not schema"):
+        parse_url("postgresql://u@b/app", listen_url="postgresql://u@db/app?schema=x")
+    with pytest.raises(ValueError, match="SQLite has no LISTEN"):
+        parse_url("sqlite:///x.db", listen_url=direct)
 
 
 @pytest.mark.parametrize("url", ["sqlite://relative.db", "sqlite:relative.db", "sqlite:/relative.db"])

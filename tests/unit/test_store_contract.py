@@ -22,7 +22,6 @@ ONLY = {
         "listen": "LISTEN/NOTIFY wake-ups",
         "notify_cancel": "LISTEN/NOTIFY", "notify_queue": "LISTEN/NOTIFY", "notify_wakeup": "LISTEN/NOTIFY",
         "lock_migrations": "an advisory lock (SQLite: BEGIN IMMEDIATE)",
-        "relax_claim_commits": "synchronous_commit off on the claim connection",
         "drop_schema": "DROP SCHEMA (SQLite drops its tables one by one)",
         "now": "the server's clock (SQLite uses this process's)",
         "prune_minutes": "per-minute finish counts for the activity chart (SQLite reads its history: one process's worth)",

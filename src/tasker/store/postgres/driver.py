@@ -27,10 +27,15 @@ from ..records import ClaimedTask, HeldClaim, Outcome, ProgressReport, StoreTimi
 from ..simple import BULK_STATEMENTS, SimpleOperations
 from ..sqlfiles import load_migrations, load_queries
 from ..url import StoreConfig, redact
+from .lanes import Lanes
 
 log = logging.getLogger("tasker.store.postgres")
 PACKAGE = "tasker.store.postgres"
 CONNECT_TIMEOUT = 10   # seconds (libpq takes whole seconds)
+# A pooled connection unused this long is closed (one at a time), down to none: a burst's
+# extra connections go back to the server, and an idle worker keeps the one its polls use.
+POOL_IDLE = 10.0
+APPLICATION_NAME = "tasker"   # in pg_stat_activity, unless the URL names one
 COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay off)
 COPY_CHUNK = 200  # rows per COPY write
 # Statements that only read: repeating one after its connection died cannot do anything twice.
@@ -89,7 +94,7 @@ class PostgresStore(SimpleOperations):
     # DataError: NUL in text, values out of range; ValueError: a lone surrogate the client cannot encode.
     refusals: tuple[type[BaseException], ...] = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError, ValueError, OverflowError, TypeError)
 
-    def __init__(self, config: StoreConfig, max_connections: int = 8):
+    def __init__(self, config: StoreConfig):
         self.config = config
         self.wakeup_channel = f"tasker.{config.schema}"
         self.cancel_channel = f"tasker.{config.schema}.cancel"
@@ -103,26 +108,27 @@ class PostgresStore(SimpleOperations):
         self.migrations = load_migrations(PACKAGE, subs)
         # LISTEN pushes wake-ups, so polling is only the safety net; without it (PgBouncer) poll often.
         self.timings = StoreTimings(poll_interval=2.0 if config.listen else 0.5, max_heartbeat_interval=None)
-        self.max_connections = max_connections
         self.pool: AsyncConnectionPool | None = None
-        self.claimer: psycopg.AsyncConnection | None = None   # claims' own connection (see relax_claim_commits.sql)
-        self.claimer_lock = asyncio.Lock()
+        self.lanes = Lanes(config.pool_size, POOL_IDLE)
         self.blocking: ConnectionPool | None = None   # for sync callers (insert_tasks_blocking), made on first use
         self.blocking_lock = threading.Lock()
 
     # -- lifecycle and plumbing --------------------------------------------------
 
     async def open(self) -> None:
-        try:  # one plain connection first: its error says why (the pool's only says it timed out)
-            probe = await psycopg.AsyncConnection.connect(self.config.target, connect_timeout=CONNECT_TIMEOUT)
+        """Check the server answers (a plain connection, closed at once: its error says why,
+        the pool's would only say it timed out); the pool opens connections on demand."""
+        try:
+            probe = await psycopg.AsyncConnection.connect(self.config.target, **self._connection_options())
             await probe.close()
         except psycopg.Error as exc:
             raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
         self.pool = AsyncConnectionPool(
             self.config.target,
-            min_size=1,
-            max_size=self.max_connections,
-            kwargs={"autocommit": True},
+            min_size=0,
+            max_size=self.config.pool_size,
+            max_idle=POOL_IDLE,
+            kwargs=self._connection_options(),
             open=False,
             timeout=CONNECT_TIMEOUT,
             name=f"tasker-{self.config.schema}",
@@ -134,9 +140,17 @@ class PostgresStore(SimpleOperations):
             await self.pool.close()
             raise StoreUnavailableError(f"cannot connect to PostgreSQL at {self.config.display}: {redact(str(exc))}") from None
 
+    def _connection_options(self) -> dict[str, Any]:
+        """Every pooled connection's: autocommit (a transaction is asked for when needed), a name
+        in pg_stat_activity, and behind a pooler no server-side prepared statements (the next
+        transaction may run on another server connection, which never saw them)."""
+        options: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
+                                   "fallback_application_name": APPLICATION_NAME}
+        if self.config.pooled:
+            options["prepare_threshold"] = None
+        return options
+
     async def close(self) -> None:
-        if self.claimer is not None:
-            await self.claimer.close()
         if self.pool is not None:
             await self.pool.close()
         with self.blocking_lock:
@@ -155,15 +169,16 @@ class PostgresStore(SimpleOperations):
         dead: each is dropped (the pool replaces it) until a live or new one comes, so the
         application's next call goes through instead of failing."""
         pool = self._pool()
-        conn = await pool.getconn()
-        while _closed_by_the_server(conn):
-            await conn.close()
-            await pool.putconn(conn)   # a closed connection is discarded and replaced
+        async with self.lanes.lane():
             conn = await pool.getconn()
-        try:
-            yield conn
-        finally:
-            await pool.putconn(conn)
+            while _closed_by_the_server(conn):
+                await conn.close()
+                await pool.putconn(conn)   # a closed connection is discarded and replaced
+                conn = await pool.getconn()
+            try:
+                yield conn
+            finally:
+                await pool.putconn(conn)
 
     @contextmanager
     def _blocking_connection(self) -> Iterator[psycopg.Connection]:
@@ -286,8 +301,8 @@ class PostgresStore(SimpleOperations):
         with self.blocking_lock:
             if self.blocking is None:
                 self.blocking = ConnectionPool(
-                    self.config.target, min_size=1, max_size=self.max_connections, kwargs={"autocommit": True},
-                    timeout=CONNECT_TIMEOUT, name=f"tasker-{self.config.schema}-sync", open=True,
+                    self.config.target, min_size=0, max_size=self.config.pool_size, max_idle=POOL_IDLE,
+                    kwargs=self._connection_options(), timeout=CONNECT_TIMEOUT, name=f"tasker-{self.config.schema}-sync", open=True,
                 )
             return self.blocking
 
@@ -331,11 +346,8 @@ class PostgresStore(SimpleOperations):
 
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]:
         params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
-        if self.config.listen:
-            async with self.claimer_lock:   # one claim at a time on it: a busy socket must not read as closed
-                rows = await self._on(await self._claim_connection(), "claim_tasks", params)
-        else:  # behind PgBouncer a session setting would leak to other clients: use the pool
-            rows = await self._fetch("claim_tasks", params)
+        # On a pooled connection like any statement: the claim relaxes its own commit (claim_tasks.sql).
+        rows = await self._fetch("claim_tasks", params)
         claimed = [records.claimed_from_row(row) for row in rows]
         claimed.sort(key=lambda c: -c.priority)
         return claimed
@@ -343,17 +355,6 @@ class PostgresStore(SimpleOperations):
     async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
         rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": list(ids)})
         return [records.claimed_from_row(row) for row in rows]
-
-    async def _claim_connection(self) -> psycopg.AsyncConnection:
-        """The claims' own connection, (re)made when the server closed it; the caller holds ``claimer_lock``."""
-        conn = self.claimer
-        if conn is None or _closed_by_the_server(conn):
-            if conn is not None:
-                await conn.close()
-            conn = await psycopg.AsyncConnection.connect(self.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-            await conn.execute(self.q["relax_claim_commits"])
-            self.claimer = conn
-        return conn
 
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]:
         """Plain successes go through a lean statement; other outcomes through the full one."""
@@ -373,7 +374,7 @@ class PostgresStore(SimpleOperations):
         return await self._value("next_run_at", "run_at", params)
 
     async def listen(self, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]) -> "PgListener | Deaf":
-        if not self.config.listen:   # ?listen=off (PgBouncer in transaction mode): polling only
+        if self.config.listens_on is None:   # ?listen=off (PgBouncer in transaction mode): polling only
             return Deaf()
         listener = PgListener(self, on_wakeup, on_cancel)
         await listener.start()
@@ -623,11 +624,13 @@ def _sync_connection(connection: Any) -> psycopg.Connection:
 
 
 class PgListener:
-    """LISTEN on a dedicated connection; reconnects with backoff and wakes the
+    """LISTEN on a dedicated connection (to ``listen_url`` when given: a pooler in
+    transaction mode cannot hold a LISTEN); reconnects with backoff and wakes the
     worker after each (re)connect, since notifications sent meanwhile are lost."""
 
     def __init__(self, store: PostgresStore, on_wakeup: Callable[[Wakeup], None], on_cancel: Callable[[str], None]):
         self.store = store
+        self.target = store.config.listens_on or store.config.target
         self.on_wakeup = on_wakeup
         self.on_cancel = on_cancel
         self.task: asyncio.Task | None = None
@@ -644,7 +647,8 @@ class PgListener:
         backoff = Backoff(first=0.1)
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.store.config.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                conn = await psycopg.AsyncConnection.connect(self.target, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
+                                                             fallback_application_name=APPLICATION_NAME)
                 async with conn:
                     await conn.execute(self.store.q["listen"])
                     self.connected.set()

@@ -23,6 +23,10 @@ SET status = 'running',
     worker_id = %(worker_id)s::uuid,
     claim_token = gen_random_uuid()
 WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
+  -- This transaction only (a pooled connection, PgBouncer-safe): a claim lost in a database
+  -- crash merely lets the task run again (outcomes stay durably committed), and not waiting
+  -- for the WAL flush halves the time a claim takes. Read once (an InitPlan), before commit.
+  AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 RETURNING t.id::text AS id, t.claim_token::text AS claim_token, t.type, t.payload::text AS payload,
           t.attempts, t.max_attempts, t.timeout, t.retry_delay, t.queue, t.priority, t.meta::text AS meta,
           t.headers::text AS headers, t.series_id::text AS series_id, extract(epoch FROM t.run_at)::float8 AS run_at
