@@ -173,6 +173,12 @@ class Worker:
 
     async def _register(self) -> None:
         await keep_trying(self.heartbeat.beat, "registering the worker", give_up=lambda: self.fetcher.stopping)
+        await keep_trying(self._store_flow_limits, "storing the types' flow limits", give_up=lambda: self.fetcher.stopping)
+
+    async def _store_flow_limits(self) -> None:
+        """The handlers' limits as stored for every worker: the code deployed last decides."""
+        for name, handler in self.handlers.items():
+            await self.store.set_flow_limit("type", name, handler.concurrency_limit, handler.rate_limit)
 
     async def _drain(self) -> None:
         """Grace period, then interrupt what still runs; outcomes written before leaving."""
@@ -221,7 +227,7 @@ class Worker:
             await self.heartbeat.reconciled_since(time.monotonic())
 
     def _after_run(self, attempt: Attempt) -> None:
-        self.fetcher.slot_freed(attempt.task.queue)
+        self.fetcher.slot_freed(attempt.task.queue, attempt.task.type)
         if attempt.abandoned:   # its runner may never end: stopping need not wait for it
             if isinstance(attempt.inner, asyncio.Task):
                 self.tasks.discard(attempt.inner)

@@ -1,0 +1,2 @@
+-- What is under flow limits, by scope and name: the worker's cheap look before a limited claim.
+SELECT scope, name FROM flow_limits
