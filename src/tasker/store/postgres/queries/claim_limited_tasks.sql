@@ -6,6 +6,8 @@
 -- (claimed-but-waiting ones count: they are 'running' here) and its rate less its starts in
 -- the last period, whichever is smaller. Tasks take turns per key (round robin within a
 -- priority), so a key with a long backlog does not starve one with a single task.
+-- Times are the statement's (after the lock), not the transaction's: a start is stamped when it
+-- happens, so the windows of successive claims line up.
 WITH candidates AS (
     SELECT t.id, t.type, t.queue, coalesce(t.partition_key, '') AS key, t.priority, t.run_at,
            tl.name IS NOT NULL AS by_type, ql.name IS NOT NULL AS by_queue
@@ -13,7 +15,7 @@ WITH candidates AS (
     LEFT JOIN {schema}.flow_limits AS tl ON tl.scope = 'type' AND tl.name = t.type
     LEFT JOIN {schema}.flow_limits AS ql ON ql.scope = 'queue' AND ql.name = t.queue
     WHERE t.status = 'queued'
-      AND t.run_at <= now()
+      AND t.run_at <= statement_timestamp()
       AND t.type = ANY(%(types)s::text[])
       AND t.pending_deps = 0
       AND (%(queues)s::text[] IS NULL OR t.queue = ANY(%(queues)s::text[]))
@@ -27,7 +29,7 @@ WITH candidates AS (
         coalesce(l.rate_count - (
             SELECT count(*) FROM {schema}.flow_starts AS s
             WHERE s.scope = 'type' AND s.name = g.type AND s.partition_key = g.key
-              AND s.at > now() - make_interval(secs => l.rate_period)), 2147483647)) AS room
+              AND s.at > statement_timestamp() - make_interval(secs => l.rate_period)), 2147483647)) AS room
     FROM (SELECT DISTINCT type, key FROM candidates WHERE by_type) AS g
     JOIN {schema}.flow_limits AS l ON l.scope = 'type' AND l.name = g.type
 ), queue_room AS (
@@ -38,7 +40,7 @@ WITH candidates AS (
         coalesce(l.rate_count - (
             SELECT count(*) FROM {schema}.flow_starts AS s
             WHERE s.scope = 'queue' AND s.name = g.queue AND s.partition_key = g.key
-              AND s.at > now() - make_interval(secs => l.rate_period)), 2147483647)) AS room
+              AND s.at > statement_timestamp() - make_interval(secs => l.rate_period)), 2147483647)) AS room
     FROM (SELECT DISTINCT queue, key FROM candidates WHERE by_queue) AS g
     JOIN {schema}.flow_limits AS l ON l.scope = 'queue' AND l.name = g.queue
 ), type_turns AS (
@@ -61,7 +63,7 @@ WITH candidates AS (
     UPDATE {schema}.tasks AS t
     SET status = 'running',
         attempts = t.attempts + 1,
-        started_at = now(),
+        started_at = statement_timestamp(),
         worker_id = %(worker_id)s::uuid,
         claim_token = gen_random_uuid()
     FROM chosen
@@ -69,7 +71,7 @@ WITH candidates AS (
     RETURNING t.*
 ), started AS (
     INSERT INTO {schema}.flow_starts (scope, name, partition_key, at)
-    SELECT l.scope, l.name, coalesce(c.partition_key, ''), now()
+    SELECT l.scope, l.name, coalesce(c.partition_key, ''), statement_timestamp()
     FROM claimed AS c
     JOIN {schema}.flow_limits AS l
       ON l.rate_count IS NOT NULL
