@@ -152,7 +152,8 @@ class FlowLimit:
     def as_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "name": self.name, "concurrency_limit": self.concurrency_limit,
                 "rate_limit": self.rate_limit, "waiting": self.waiting, "running": self.running,
-                "recent_starts": self.recent_starts}
+                "recent_starts": self.recent_starts,
+                "rate_per_second": None if self.rate_count is None or not self.rate_period else self.rate_count / self.rate_period}
 
 
 def flow_limit_from_row(row: Row) -> FlowLimit:

@@ -18,6 +18,7 @@ from ..limits import (
     MAX_PAGE_SIZE,
     MAX_SELECTED_IDS,
     MAX_TIMEOUT,
+    ON_CONFLICT,
     PRIORITY_RANGE,
 )
 from ..task import BULK_ACTIONS, STATUSES
@@ -117,6 +118,10 @@ TASK_CREATE: dict[str, Any] = {
         "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_TIMEOUT, "nullable": True},
         "retry_delay": {"type": "number", "minimum": 0, "maximum": MAX_DELAY, "nullable": True},
         "meta": {"type": "object", "nullable": True, "description": "A JSON object stored untouched"},
+        "partition_key": {**_name("Its type's and queue's flow limits hold per key (such as 'tenant:42')"), "nullable": True},
+        "on_conflict": {"type": "string", "enum": list(ON_CONFLICT), "nullable": True,
+                        "description": "With unique_key: 'keep' (default) returns the live holder; 'replace' gives a still-queued "
+                                       "holder this payload and run_at (debounce)"},
     },
 }
 assert set(TASK_CREATE["properties"]) == set(CREATE_FIELDS)
