@@ -95,9 +95,6 @@ class FlowView:
         self.limited_types = {n for scope, n in names if scope == "type" and n in self.types}
         self.limited_queues = {n for scope, n in names if scope == "queue" and (self.queues is None or n in self.queues)}
 
-    def covers(self, type: str, queue: str) -> bool:
-        return type in self.limited_types or queue in self.limited_queues
-
 
 class Fetcher:
     """Claims only as many tasks as there are free slots, then sleeps until the
@@ -129,9 +126,14 @@ class Fetcher:
         if self.slots.names is None or wakeup.queue is None or wakeup.queue in self.slots.names:
             self.wake.set()
 
-    def slot_freed(self, queue: str, type: str = "") -> None:
-        # A limited task ending may make room for another anywhere in the fleet: claim again.
-        if self.slots.release(queue) or self.flow.covers(type, queue):
+    def slot_freed(self, queue: str) -> None:
+        if self.slots.release(queue):
+            self.wake.set()
+
+    def outcomes_written(self) -> None:
+        """A limited task ends for the store when its outcome is written (until then it counts
+        as running): the moment to claim the next one, rather than the next poll."""
+        if self.flow.active:
             self.wake.set()
 
     def stop(self) -> None:

@@ -93,7 +93,7 @@ class Worker:
         self.running: dict[str, Attempt] = {}
         self.tasks: set[asyncio.Task] = set()
         self.threads = DaemonThreadPool(settings.concurrency * 2, "tasker-handler")
-        self.completer = Completer(store)
+        self.completer = Completer(store, on_written=lambda: self.fetcher.outcomes_written())
         self.slots = Slots(settings.concurrency, settings.queues)
         self.metrics = None if settings.metrics_port is None else WorkerMetrics(lambda: list(self.running.values()))
         self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events,
@@ -227,7 +227,7 @@ class Worker:
             await self.heartbeat.reconciled_since(time.monotonic())
 
     def _after_run(self, attempt: Attempt) -> None:
-        self.fetcher.slot_freed(attempt.task.queue, attempt.task.type)
+        self.fetcher.slot_freed(attempt.task.queue)
         if attempt.abandoned:   # its runner may never end: stopping need not wait for it
             if isinstance(attempt.inner, asyncio.Task):
                 self.tasks.discard(attempt.inner)
