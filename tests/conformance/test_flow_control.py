@@ -215,3 +215,14 @@ def test_replace_after_start_makes_a_new_task(app):
         release.set()
         thread.join(10)
     assert app.get(first).status is TaskStatus.SUCCEEDED
+
+
+def test_a_pass_obeys_its_handlers_limits(app):
+    @app.handler(concurrency_limit=1)
+    def one_at_a_time(payload):
+        return payload
+
+    for n in range(3):
+        app.create("one_at_a_time", n)
+    assert app.process_queue().claimed == 1
+    assert [(d["scope"], d["name"], d["concurrency_limit"]) for d in app.flow_limits()] == [("type", "one_at_a_time", 1)]

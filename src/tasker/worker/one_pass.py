@@ -70,6 +70,9 @@ async def process_queue(
     """
     await materialize(store, lookahead=0.0)
     types = list(handlers)
+    for name, handler in handlers.items():   # a pass obeys its handlers' limits even before any worker stored them
+        if handler.concurrency_limit is not None or handler.rate_limit is not None:
+            await store.set_flow_limit("type", name, handler.concurrency_limit, handler.rate_limit)
 
     async def claim(worker_id: str) -> list[ClaimedTask]:
         # Tasks under flow limits are only ever claimed within them (claim_tasks leaves them).
