@@ -226,3 +226,15 @@ def test_a_pass_obeys_its_handlers_limits(app):
         app.create("one_at_a_time", n)
     assert app.process_queue().claimed == 1
     assert [(d["scope"], d["name"], d["concurrency_limit"]) for d in app.flow_limits()] == [("type", "one_at_a_time", 1)]
+
+
+def test_a_big_batch_keeps_its_partition_key(app):
+    app.configure_queue("q", concurrency_limit=1)
+
+    @app.handler(queue="q")
+    def work(payload):
+        return payload
+
+    app.create_many("work", list(range(600)), partition_key="a")
+    app.create_many("work", list(range(3)), partition_key="b")
+    assert app.process_queue().claimed == 2   # one per key, whichever way the batch was written
