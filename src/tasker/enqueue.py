@@ -25,7 +25,7 @@ from .limits import (
 
 # The per-task options of create / create_many (API.md), besides connection=.
 TASK_OPTIONS = ("run_at", "delay", "max_attempts", "priority", "queue", "unique_key", "depends_on", "timeout", "meta", "retry_delay",
-                "partition_key", "on_conflict")
+                "partition_key", "on_conflict", "concurrency_limit", "rate_limit")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class NewTask(NamedTuple):
     headers_json: str | None = None   # instrumentation that travels with the task (trace context...)
     partition_key: str | None = None  # its type's and queue's flow limits hold per key
     replace: bool = False             # on_conflict="replace": a queued holder of unique_key takes this payload and run_at
+    concurrency_limit: int | None = None   # its own limit, standing in for its type's
+    rate_count: int | None = None          # its own rate limit (starts per rate_period seconds), likewise
+    rate_period: float | None = None
 
 
 def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
@@ -168,7 +171,14 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
         cancellable=defaults.cancellable,
         partition_key=None if options.get("partition_key") is None else check(checks.name, options["partition_key"], "partition_key"),
         replace=conflict == "replace",
+        concurrency_limit=check(checks.concurrency_limit, options.get("concurrency_limit")),
+        **_rate_fields(check(checks.rate_limit, options.get("rate_limit"))),
     )
+
+
+def _rate_fields(rate: tuple[int, float] | None) -> dict[str, Any]:
+    count, period = rate if rate is not None else (None, None)
+    return {"rate_count": count, "rate_period": period}
 
 
 def meta_json(meta: Any, limit: int) -> str:

@@ -238,3 +238,48 @@ def test_a_big_batch_keeps_its_partition_key(app):
     app.create_many("work", list(range(600)), partition_key="a")
     app.create_many("work", list(range(3)), partition_key="b")
     assert app.process_queue().claimed == 2   # one per key, whichever way the batch was written
+
+
+# -- a task's own limits ----------------------------------------------------------------------
+
+
+def test_a_tasks_own_concurrency_limit_stands_in_for_its_types(app):
+    @app.handler()
+    def work(payload):
+        return payload
+
+    for n in range(4):
+        app.create("work", n, concurrency_limit=2)
+    free = app.create("work", "free")
+    assert app.process_queue().claimed == 3   # two limited ones, and the one without a limit
+    assert app.get(free).status is TaskStatus.SUCCEEDED
+    assert app.process_queue().claimed == 2
+
+
+def test_a_tasks_own_rate_limit(app):
+    @app.handler()
+    def work(payload):
+        return payload
+
+    for n in range(5):
+        app.create("work", n, rate_limit="2/h", partition_key="k")
+    assert app.process_queue().claimed == 2
+    assert app.process_queue().claimed == 0
+    assert app.count(status="queued") == 3
+
+
+def test_a_tasks_own_limits_are_checked(app):
+    with pytest.raises(InputError, match="concurrency_limit"):
+        app.create("work", 1, concurrency_limit=0)
+    with pytest.raises(InputError, match="rate_limit"):
+        app.create("work", 1, rate_limit="lots")
+    assert app.count() == 0
+
+
+def test_a_big_batch_keeps_its_own_limits(app):
+    @app.handler()
+    def work(payload):
+        return payload
+
+    app.create_many("work", list(range(600)), concurrency_limit=3)
+    assert app.process_queue().claimed == 3

@@ -9,6 +9,7 @@ from ..limits import (
     LATEST_EPOCH,
     MAX_ATTEMPTS,
     MAX_BULK_PER_REQUEST,
+    MAX_CONCURRENCY_LIMIT,
     MAX_COUNTED,
     MAX_CRON_BATCH,
     MAX_DELAY,
@@ -122,6 +123,11 @@ TASK_CREATE: dict[str, Any] = {
         "on_conflict": {"type": "string", "enum": list(ON_CONFLICT), "nullable": True,
                         "description": "With unique_key: 'keep' (default) returns the live holder; 'replace' gives a still-queued "
                                        "holder this payload and run_at (debounce)"},
+        "concurrency_limit": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY_LIMIT, "nullable": True,
+                              "description": "At most this many of its type (per partition_key) running when it starts; "
+                                             "stands in for the handler's"},
+        "rate_limit": {"type": "string", "nullable": True, "pattern": "^\\s*\\d+\\s*/\\s*[smh]\\s*$",
+                       "description": "At most N starts of its type per second, minute or hour ('100/m') when it starts"},
     },
 }
 assert set(TASK_CREATE["properties"]) == set(CREATE_FIELDS)

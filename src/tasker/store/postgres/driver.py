@@ -570,7 +570,8 @@ def _copy_tail(t: NewTask) -> str:
     cancellable = "t" if t.cancellable else "f"
     headers = "\\N" if t.headers_json is None else _escape(t.headers_json)
     key = "\\N" if t.partition_key is None else _escape(t.partition_key)
-    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\t{headers}\t{key}\n"
+    limits = "\t".join("\\N" if v is None else repr(v) for v in (t.concurrency_limit, t.rate_count, t.rate_period))
+    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\t{headers}\t{key}\t{limits}\n"
 
 
 def _escape(text: str) -> str:
@@ -624,6 +625,9 @@ def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
         "cancellables": [t.cancellable for t in tasks],
         "headers": [t.headers_json for t in tasks],
         "partition_keys": [t.partition_key for t in tasks],
+        "concurrency_limits": [t.concurrency_limit for t in tasks],
+        "rate_counts": [t.rate_count for t in tasks],
+        "rate_periods": [t.rate_period for t in tasks],
     }
 
 

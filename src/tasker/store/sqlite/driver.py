@@ -457,7 +457,8 @@ def _row(t: NewTask, now: float) -> dict[str, Any]:
         "run_at": t.run_at, "delay": t.delay, "max_attempts": t.max_attempts, "timeout": t.timeout,
         "retry_delay": t.retry_delay, "unique_key": t.unique_key, "meta": t.meta_json, "now": now,
         "cancellable": 1 if t.cancellable else 0, "headers": t.headers_json,
-        "partition_key": t.partition_key,
+        "partition_key": t.partition_key, "concurrency_limit": t.concurrency_limit,
+        "rate_count": t.rate_count, "rate_period": t.rate_period,
     }
 
 

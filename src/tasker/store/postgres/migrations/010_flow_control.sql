@@ -23,6 +23,13 @@ CREATE TABLE {schema}.flow_starts (
 CREATE INDEX flow_starts_key_idx ON {schema}.flow_starts (scope, name, partition_key, at);
 
 ALTER TABLE {schema}.tasks ADD COLUMN partition_key text;
+-- A task's own limits (create(..., concurrency_limit=, rate_limit=)), standing in for its type's.
+ALTER TABLE {schema}.tasks ADD COLUMN concurrency_limit integer;
+ALTER TABLE {schema}.tasks ADD COLUMN rate_count integer;
+ALTER TABLE {schema}.tasks ADD COLUMN rate_period float8;
+-- Which types have queued tasks with limits of their own: the workers' cheap look (limited_names).
+CREATE INDEX tasks_own_limits_idx ON {schema}.tasks (type)
+    WHERE status = 'queued' AND (concurrency_limit IS NOT NULL OR rate_count IS NOT NULL);
 
 -- The limited claim counts running tasks per type or queue and key.
 CREATE INDEX tasks_running_flow_idx ON {schema}.tasks (type, queue, partition_key) WHERE status = 'running';

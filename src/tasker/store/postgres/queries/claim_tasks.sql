@@ -17,6 +17,7 @@ WITH picked AS (
       -- then takes these to keep nearly every row, and still walks tasks_due_idx in order.
       AND (type || '') <> ALL(ARRAY(SELECT name FROM {schema}.flow_limits WHERE scope = 'type'))
       AND (queue || '') <> ALL(ARRAY(SELECT name FROM {schema}.flow_limits WHERE scope = 'queue'))
+      AND concurrency_limit IS NULL AND rate_count IS NULL   -- nor tasks with limits of their own
     ORDER BY priority DESC, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED

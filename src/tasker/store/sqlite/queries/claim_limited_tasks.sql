@@ -7,8 +7,12 @@
 -- the last period, whichever is smaller. Tasks take turns per key (round robin within a
 -- priority), so a key with a long backlog does not starve one with a single task.
 WITH candidates AS (
+    -- A task's own limits (create(..., concurrency_limit=, rate_limit=)) stand in for its type's.
     SELECT t.id, t.type, t.queue, coalesce(t.partition_key, '') AS key, t.priority, t.run_at,
-           tl.name IS NOT NULL AS by_type, ql.name IS NOT NULL AS by_queue
+           coalesce(t.concurrency_limit, tl.concurrency_limit) AS type_concurrency,
+           CASE WHEN t.rate_count IS NOT NULL THEN t.rate_count ELSE tl.rate_count END AS type_rate,
+           CASE WHEN t.rate_count IS NOT NULL THEN t.rate_period ELSE tl.rate_period END AS type_period,
+           ql.name IS NOT NULL AS by_queue
     FROM tasks AS t
     LEFT JOIN flow_limits AS tl ON tl.scope = 'type' AND tl.name = t.type
     LEFT JOIN flow_limits AS ql ON ql.scope = 'queue' AND ql.name = t.queue
@@ -18,18 +22,18 @@ WITH candidates AS (
       AND t.pending_deps = 0
       AND (:queues IS NULL OR t.queue IN (SELECT value FROM json_each(:queues)))
       AND t.queue NOT IN (SELECT name FROM queue_settings WHERE paused)
-      AND (tl.name IS NOT NULL OR ql.name IS NOT NULL)
-), type_room AS (
-    SELECT g.type, g.key, min(
-        coalesce(l.concurrency_limit - (
-            SELECT count(*) FROM tasks AS r
-            WHERE r.status = 'running' AND r.type = g.type AND coalesce(r.partition_key, '') = g.key), 2147483647),
-        coalesce(l.rate_count - (
-            SELECT count(*) FROM flow_starts AS s
-            WHERE s.scope = 'type' AND s.name = g.type AND s.partition_key = g.key
-              AND s.at > :now - l.rate_period), 2147483647)) AS room
-    FROM (SELECT DISTINCT type, key FROM candidates WHERE by_type) AS g
-    JOIN flow_limits AS l ON l.scope = 'type' AND l.name = g.type
+      AND (tl.name IS NOT NULL OR ql.name IS NOT NULL OR t.concurrency_limit IS NOT NULL OR t.rate_count IS NOT NULL)
+), type_running AS (
+    SELECT g.type, g.key, (
+        SELECT count(*) FROM tasks AS r
+        WHERE r.status = 'running' AND r.type = g.type AND coalesce(r.partition_key, '') = g.key) AS n
+    FROM (SELECT DISTINCT type, key FROM candidates WHERE type_concurrency IS NOT NULL) AS g
+), type_started AS (
+    SELECT g.type, g.key, g.type_period, (
+        SELECT count(*) FROM flow_starts AS s
+        WHERE s.scope = 'type' AND s.name = g.type AND s.partition_key = g.key
+          AND s.at > :now - g.type_period) AS n
+    FROM (SELECT DISTINCT type, key, type_period FROM candidates WHERE type_rate IS NOT NULL) AS g
 ), queue_room AS (
     SELECT g.queue, g.key, min(
         coalesce(l.concurrency_limit - (
@@ -46,8 +50,10 @@ WITH candidates AS (
     FROM candidates AS c
 ), within_type AS (
     SELECT tt.* FROM type_turns AS tt
-    LEFT JOIN type_room AS tr ON tr.type = tt.type AND tr.key = tt.key
-    WHERE NOT tt.by_type OR tt.turn <= tr.room
+    LEFT JOIN type_running AS ru ON ru.type = tt.type AND ru.key = tt.key
+    LEFT JOIN type_started AS st ON st.type = tt.type AND st.key = tt.key AND st.type_period = tt.type_period
+    WHERE (tt.type_concurrency IS NULL OR tt.turn <= tt.type_concurrency - ru.n)
+      AND (tt.type_rate IS NULL OR tt.turn <= tt.type_rate - st.n)
 ), queue_turns AS (
     SELECT w.*, row_number() OVER (PARTITION BY w.queue, w.key ORDER BY w.priority DESC, w.turn, w.run_at, w.id) AS queue_turn
     FROM within_type AS w
