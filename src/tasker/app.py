@@ -420,11 +420,14 @@ class Tasker:
     async def astats(self) -> dict[str, Any]:
         """Counts by status (top level and ``by_status``), ``by_queue``, ``paused_queues``,
         ``oldest_due_age`` (seconds the oldest due, queued task has waited, by queue) and
-        ``unhandled_types``: queued tasks of types no live worker has a handler for, by type."""
+        ``unhandled_types``: queued tasks of types no live worker has a handler for, by type;
+        ``flow_limits``: each queue's and type's limits with the tasks waiting on them and
+        their recent starts (``flow_limits()``)."""
         store = await self.runtime.store()
         stats = await store.stats()
         now = datetime.fromtimestamp(await store.now(), timezone.utc)
-        return {**stats, "oldest_due_age": await store.oldest_queued(),
+        limits = [limit.as_dict() for limit in await store.flow_limits()]
+        return {**stats, "oldest_due_age": await store.oldest_queued(), "flow_limits": limits,
                 "unhandled_types": unhandled_types(await store.queued_types(), await store.list_workers(), now, self.lease)}
 
     stats = blocking(astats)
@@ -607,6 +610,31 @@ class Tasker:
         await (await self.runtime.store()).set_queue_paused(checks.name(name, "queue"), False)
 
     resume_queue = blocking(aresume_queue)
+
+    async def aconfigure_queue(self, name: str, concurrency_limit: int | None = None, rate_limit: str | None = None) -> None:
+        """Limit a queue for every worker: at most ``concurrency_limit`` of its tasks running at
+        once and ``rate_limit`` starts (``"100/m"``, also ``/s`` and ``/h``); stored, so every
+        worker obeys at once. Tasks with a ``partition_key`` are limited per key. Both None: no limits.
+
+        >>> app.configure_queue("emails", concurrency_limit=5, rate_limit="100/m")
+        """
+        check = checks.Checks()
+        queue = check(checks.name, name, "queue")
+        limit = check(checks.concurrency_limit, concurrency_limit)
+        rate = check(checks.rate_limit, rate_limit)
+        check.done()
+        assert queue is not None
+        await (await self.runtime.store()).set_flow_limit("queue", queue, limit, rate)
+
+    configure_queue = blocking(aconfigure_queue)
+
+    async def aflow_limits(self) -> Sequence[dict[str, Any]]:
+        """Every stored flow limit (queues from ``configure_queue``, types from their handlers as
+        workers started), each with ``waiting`` (due tasks held back), ``running`` and
+        ``recent_starts`` (within the rate's period, else the last minute)."""
+        return [limit.as_dict() for limit in await (await self.runtime.store()).flow_limits()]
+
+    flow_limits = blocking(aflow_limits)
 
     # -- consuming -------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from typing import Any, Callable, NoReturn, TypeVar
 
 from .errors import InputError, Problem, input_error
 from .ids import is_id
-from .limits import EARLIEST_EPOCH, LATEST_EPOCH, MAX_DELAY, MAX_JSON_DEPTH, MAX_NAME_LENGTH
+from .limits import (EARLIEST_EPOCH, LATEST_EPOCH, MAX_CONCURRENCY_LIMIT, MAX_DELAY, MAX_JSON_DEPTH, MAX_NAME_LENGTH,
+                     MAX_RATE_COUNT, ON_CONFLICT, RATE_PERIODS)
 from .task import BULK_ACTIONS, TaskStatus
 
 T = TypeVar("T")
@@ -173,6 +174,38 @@ def _depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def concurrency_limit(value: Any, field: str = "concurrency_limit") -> int | None:
+    """How many may run at once across every worker; None: no limit."""
+    return None if value is None else integer(value, field, 1, MAX_CONCURRENCY_LIMIT)
+
+
+_RATE = re.compile(r"\s*(\d+)\s*/\s*([smh])\s*")
+
+
+def rate_limit(value: Any, field: str = "rate_limit") -> tuple[int, float] | None:
+    """``"100/m"`` (also ``/s``, ``/h``) as (starts, period in seconds); None: no limit.
+
+    >>> rate_limit("100/m")
+    (100, 60.0)
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        refuse(field, f"{field} must be text such as '100/m' (per s, m or h), not {type(value).__name__}", TypeError)
+    match = _RATE.fullmatch(value)
+    if not match:
+        refuse(field, f"{field} {value!r} is not a rate: use N/s, N/m or N/h, such as '100/m'")
+    count = integer(int(match.group(1)), field, 1, MAX_RATE_COUNT)
+    return count, RATE_PERIODS[match.group(2)]
+
+
+def on_conflict(value: Any, field: str = "on_conflict") -> str:
+    """What a create does when a live task holds its unique key: keep that task, or replace it while queued."""
+    if value not in ON_CONFLICT:
+        refuse(field, f"on_conflict must be one of {', '.join(map(repr, ON_CONFLICT))}, got {value!r}")
+    return value
 
 
 def status(value: Any, field: str = "status") -> TaskStatus:

@@ -24,7 +24,8 @@ from .limits import (
 )
 
 # The per-task options of create / create_many (API.md), besides connection=.
-TASK_OPTIONS = ("run_at", "delay", "max_attempts", "priority", "queue", "unique_key", "depends_on", "timeout", "meta", "retry_delay")
+TASK_OPTIONS = ("run_at", "delay", "max_attempts", "priority", "queue", "unique_key", "depends_on", "timeout", "meta", "retry_delay",
+                "partition_key", "on_conflict", "concurrency_limit", "rate_limit")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class NewTask(NamedTuple):
     depends_on: tuple[str, ...] = ()
     cancellable: bool = True    # False: a running task of this type is not interrupted by cancel
     headers_json: str | None = None   # instrumentation that travels with the task (trace context...)
+    partition_key: str | None = None  # its type's and queue's flow limits hold per key
+    replace: bool = False             # on_conflict="replace": a queued holder of unique_key takes this payload and run_at
+    concurrency_limit: int | None = None   # its own limit, standing in for its type's
+    rate_count: int | None = None          # its own rate limit (starts per rate_period seconds), likewise
+    rate_period: float | None = None
 
 
 def build_new_task(type: Any, payload: Any, defaults: TaskDefaults, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
@@ -140,6 +146,9 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
     run_at, delay, retry_delay, unique_key = (options.get(k) for k in ("run_at", "delay", "retry_delay", "unique_key"))
     if run_at is not None and delay is not None:
         check.add("run_at", "give run_at or delay, not both")
+    conflict = check(checks.on_conflict, options.get("on_conflict") or "keep")
+    if conflict == "replace" and unique_key is None:
+        check.add("on_conflict", "on_conflict='replace' needs a unique_key (the task to replace)")
     if callable(retry_delay):
         check.add("retry_delay", "a callable retry_delay can only be given to @app.handler, not per task", TypeError)
         retry_delay = None
@@ -160,7 +169,16 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
         meta_json=None if options.get("meta") is None else check(meta_json, options["meta"], max_payload_bytes),
         depends_on=check(dependency_ids, options.get("depends_on")) or (),
         cancellable=defaults.cancellable,
+        partition_key=None if options.get("partition_key") is None else check(checks.name, options["partition_key"], "partition_key"),
+        replace=conflict == "replace",
+        concurrency_limit=check(checks.concurrency_limit, options.get("concurrency_limit")),
+        **_rate_fields(check(checks.rate_limit, options.get("rate_limit"))),
     )
+
+
+def _rate_fields(rate: tuple[int, float] | None) -> dict[str, Any]:
+    count, period = rate if rate is not None else (None, None)
+    return {"rate_count": count, "rate_period": period}
 
 
 def meta_json(meta: Any, limit: int) -> str:

@@ -31,6 +31,8 @@ class Handler:
     dont_retry_on: ExceptionTypes = ()       # these fail the task at once
     payload_model: Any = None                # a pydantic model or dataclass the payload must fit
     retention: float | None = None           # seconds finished tasks of this type are kept (None: until cleanup)
+    concurrency_limit: int | None = None     # at most this many running at once, across every worker
+    rate_limit: tuple[int, float] | None = None   # at most (starts, per seconds), across every worker
 
     def no_retry_reason(self, error: BaseException | None) -> str | None:
         """Why an attempt that ended with ``error`` is not retried, or None (a timeout is a TimeoutError)."""
@@ -116,6 +118,8 @@ def make_handler(
     cancellable: bool = True,
     payload: Any = None,
     retention: Any = None,
+    concurrency_limit: Any = None,
+    rate_limit: Any = None,
     **extra: Any,
 ) -> Handler:
     """Validate a registration now, so that a typo fails at import, not at 3 a.m."""
@@ -155,6 +159,8 @@ def make_handler(
         dont_retry_on=_exception_types(dont_retry_on, "dont_retry_on"),
         payload_model=payload,
         retention=None if retention is None else checks.seconds(retention, "retention", MAX_DELAY, positive=True),
+        concurrency_limit=checks.concurrency_limit(concurrency_limit),
+        rate_limit=checks.rate_limit(rate_limit),
     )
 
 

@@ -28,6 +28,15 @@ EARLIEST_EPOCH = -62135596800.0           # 0001-01-01T00:00:00Z
 LATEST_EPOCH = 253402300799.0             # 9999-12-31T23:59:59Z
 MAX_DELAY = 100 * 365 * 86400.0           # a century: delay, retry_delay, older_than, snoozes
 
+# Flow control (concurrency_limit=, rate_limit=, configure_queue): a rate is "N/s", "N/m" or "N/h".
+MAX_CONCURRENCY_LIMIT = 1_000_000
+MAX_RATE_COUNT = 1_000_000
+RATE_PERIODS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+ON_CONFLICT = ("keep", "replace")          # create(unique_key=..., on_conflict=...)
+# How often a worker rereads the stored limits. A stale copy never lets a limit be broken
+# (the claim reads the stored limits itself); it only delays a newly limited type's tasks.
+FLOW_LIMITS_REFRESH = 1.0
+
 # Recurring series.
 MAX_CATCH_UP = 10_000
 

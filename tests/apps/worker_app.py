@@ -27,6 +27,9 @@ Handlers (payloads are JSON objects):
 - ``sleep_coop``: like ``sleep`` but waits on ``ctx.wait_cancelled`` and stops
   early when the worker interrupts it (recorded as ``interrupted``, then raises).
 
+- ``limited``: like ``sleep``, with ``concurrency_limit`` and ``rate_limit`` from
+  ``FLOW_CONCURRENCY`` and ``FLOW_RATE`` (unset: none).
+
 Each returns ``{"pid": ..., "attempt": ...}``.
 """
 from __future__ import annotations
@@ -172,6 +175,17 @@ def build(url: str) -> Tasker:
         if ctx.wait_cancelled(seconds_for(payload, ctx.attempt)):
             rec.finish(exec_id, "interrupted")
             ctx.raise_if_cancelled()
+        rec.finish(exec_id)
+        return {"pid": PID, "attempt": ctx.attempt}
+
+    # Flow control: a type whose limits come from the environment.
+    limits = {"concurrency_limit": int(os.environ["FLOW_CONCURRENCY"]) if os.environ.get("FLOW_CONCURRENCY") else None,
+              "rate_limit": os.environ.get("FLOW_RATE") or None}
+
+    @app.handler("limited", **limits)
+    def limited(payload, ctx):
+        exec_id = rec.start(ctx.task_id, ctx.attempt)
+        time.sleep(seconds_for(payload, ctx.attempt))
         rec.finish(exec_id)
         return {"pid": PID, "attempt": ctx.attempt}
 

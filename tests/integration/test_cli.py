@@ -355,6 +355,12 @@ def test_stats_json_and_table(app, store_url):
     table = run("stats", url=store_url).stdout
     assert table_row(table, "emails")[0] == "emails (paused)" and table_row(table, "emails")[1] == "1"
     assert "paused queues: emails" in table
+    assert "flow limits" not in table
+    app.configure_queue("emails", concurrency_limit=3, rate_limit="10/s")
+    table = run("stats", url=store_url).stdout
+    assert "flow limits" in table and "10/s" in table
+    (limit,) = as_json("stats", url=store_url)["flow_limits"]
+    assert limit["name"] == "emails" and limit["concurrency_limit"] == 3 and limit["waiting"] == 1
 
 
 def test_pause_and_resume_queues(app, store_url):

@@ -54,3 +54,25 @@ def test_a_new_types_burst_is_claimed_in_due_order_not_sorted(pg_url, schema):
     assert "Sort" not in claim.split("LockRows")[-1], claim
     stats = plan(pg_url, schema, store.q["stats"], {})
     assert "Seq Scan on tasks" not in stats, stats
+
+
+def test_flow_limits_are_read_from_live_tasks_only(pg_url, schema):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(HISTORY.format(schema=schema))
+        conn.execute(f"INSERT INTO {schema}.flow_limits (scope, name, concurrency_limit) VALUES ('type', 'old_1', 2), ('queue', 'default', 5)")
+        conn.execute(f"ANALYZE {schema}.tasks")
+    store = open_store(parse_url(with_schema(pg_url, schema)))
+    limits = plan(pg_url, schema, store.q["flow_limits"], {})
+    assert "Seq Scan on tasks" not in limits, limits
+
+
+def test_a_limited_claim_reads_live_tasks_only(pg_url, schema):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(HISTORY.format(schema=schema))
+        conn.execute(BURST.format(schema=schema))
+        conn.execute(f"INSERT INTO {schema}.flow_limits (scope, name, concurrency_limit) VALUES ('type', 'brand_new', 2)")
+        conn.execute(f"ANALYZE {schema}.tasks")
+    store = open_store(parse_url(with_schema(pg_url, schema)))
+    claim = plan(pg_url, schema, store.q["claim_limited_tasks"],
+                 {"worker_id": str(uuid.uuid4()), "types": ["brand_new", "old_1"], "queues": None, "limit": 10})
+    assert "Seq Scan on tasks" not in claim, claim

@@ -25,9 +25,11 @@ ONLY = {
         "drop_schema": "DROP SCHEMA (SQLite drops its tables one by one)",
         "now": "the server's clock (SQLite uses this process's)",
         "prune_minutes": "per-minute finish counts for the activity chart (SQLite reads its history: one process's worth)",
+        "lock_flow": "an advisory lock around a limited claim (SQLite: BEGIN IMMEDIATE)",
     },
     "sqlite": {
         "any_due": "a read before the claim, so an idle poll takes no write lock",
+        "record_flow_starts": "a limited claim's rate-limit starts (PostgreSQL: in the claim statement)",
         "mark_has_dependents": "PostgreSQL does it inside link_dependencies (a data-modifying CTE)",
         "running_claims": "PostgreSQL returns them from heartbeat (a data-modifying CTE)",
         "tally_attempt": "PostgreSQL tallies inside complete_tasks and rescue_tasks (data-modifying CTEs)",

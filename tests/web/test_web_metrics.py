@@ -84,3 +84,15 @@ def test_counters_and_histograms_never_go_down(local, app):
         assert after.get(key, 0) >= before[key], key
     assert ("tasker_tasks", (("queue", "default"), ("status", "succeeded"))) not in after or \
         after[("tasker_tasks", (("queue", "default"), ("status", "succeeded")))] == 0
+
+
+def test_flow_limits_as_gauges(local, app):
+    app.configure_queue("emails", concurrency_limit=2, rate_limit="120/m")
+    for n in range(3):
+        app.create("send", n, queue="emails")
+    samples = scrape(local)
+    key = (("name", "emails"), ("scope", "queue"))
+    assert samples[("tasker_flow_concurrency_limit", key)] == 2
+    assert samples[("tasker_flow_rate_limit_per_second", key)] == 2.0
+    assert samples[("tasker_flow_waiting_tasks", key)] == 3
+    assert samples[("tasker_flow_running_tasks", key)] == 0

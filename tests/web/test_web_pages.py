@@ -413,3 +413,11 @@ def test_the_overview_warns_of_queued_types_no_live_worker_handles(local, app):
 
 def _url_of(app) -> str:
     return f"{app.config.target}{'&' if '?' in app.config.target else '?'}schema={app.config.schema}"
+
+
+def test_the_overview_shows_flow_limits(local, app):
+    assert "Flow limits" not in local.get("/").text
+    app.configure_queue("emails", concurrency_limit=2, rate_limit="100/m")
+    app.create("send", 1, queue="emails")
+    page = local.get("/").text
+    assert "Flow limits" in page and "100/m" in page

@@ -12,6 +12,7 @@ from .output import (
     describe_store,
     echo_json,
     fields_of,
+    flow_table,
     record,
     say,
     schedules_table,
@@ -53,7 +54,8 @@ def migrate(as_json: bool, url: str | None) -> None:
 @json_option(
     'prints {"queued", "running", "succeeded", "failed", "cancelled", "total", "by_status": {status: n}, '
     '"by_queue": {queue: {status: n}}, "paused_queues": [...], "unhandled_types": {type: n}} (queued '
-    'types no live worker handles).'
+    'types no live worker handles), "flow_limits": [{scope, name, concurrency_limit, rate_limit, waiting, '
+    'running, recent_starts, rate_per_second}].'
 )
 @url_option
 def stats(as_json: bool, url: str | None) -> None:
@@ -70,6 +72,8 @@ def stats(as_json: bool, url: str | None) -> None:
         return
     out = stdout()
     out.print(stats_table(counts))
+    if counts.get("flow_limits"):
+        out.print(flow_table(counts["flow_limits"]))
     if counts.get("paused_queues"):
         out.print(text(f"paused queues: {', '.join(counts['paused_queues'])} (`tasker resume QUEUE` lets workers take them again)", "yellow"))
     unhandled = counts.get("unhandled_types") or {}

@@ -185,6 +185,17 @@ def stats_table(counts: dict[str, Any]) -> Table:
     return table
 
 
+def flow_table(limits: list[dict[str, Any]]) -> Table:
+    """Flow limits per queue and type: the limits, the tasks waiting on them, running and recent starts."""
+    table = Table(title="flow limits", show_edge=False, header_style="bold")
+    for column in ("SCOPE", "NAME", "CONCURRENCY", "RATE", "WAITING", "RUNNING", "RECENT STARTS"):
+        table.add_column(column, justify="right" if column in ("WAITING", "RUNNING", "RECENT STARTS") else "left")
+    for entry in limits:
+        table.add_row(text(entry["scope"]), text(entry["name"]), text(entry["concurrency_limit"] or "-"),
+                      text(entry["rate_limit"] or "-"), text(entry["waiting"]), text(entry["running"]), text(entry["recent_starts"]))
+    return table
+
+
 def schedules_table(series: list[Schedule]) -> Table | Text:
     if not series:
         return Text("no recurring series")

@@ -16,6 +16,7 @@ from ..task import Task, TaskFilter, TaskPage, WorkerState
 from .records import (
     BulkStep,
     ClaimedTask,
+    FlowLimit,
     HeldClaim,
     MinuteCount,
     Outcome,
@@ -91,11 +92,24 @@ class Store(Protocol):
     async def set_queue_paused(self, name: str, paused: bool) -> None: ...
     async def paused_queues(self) -> list[str]: ...
     async def queued_types(self) -> dict[str, int]: ...
+    async def set_flow_limit(self, scope: str, name: str, concurrency_limit: int | None,
+                             rate: tuple[int, float] | None) -> None:
+        """Store the limits of a task type or queue (``scope`` "type" or "queue"); both None: none."""
+    async def flow_limits(self) -> list[FlowLimit]:
+        """Every stored limit, with the tasks it holds back now."""
     async def read_tallies(self) -> list[Tally]:
         """The tallies of ended attempts and tasks (tasker/tallies.py), summed over shards."""
 
     # consuming
     async def claim_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None, limit: int) -> list[ClaimedTask]: ...
+    async def claim_limited_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None,
+                                  limit: int) -> list[ClaimedTask]:
+        """Claim due tasks of limited types and queues (those ``claim_tasks`` leaves), within
+        their limits across every worker, taking turns across partition keys."""
+    async def limited_names(self) -> list[tuple[str, str]]:
+        """``(scope, name)`` of every stored limit: a cheap look before claiming limited tasks."""
+    async def next_flow_slot(self) -> float | None:
+        """When a rate limit next has room (epoch seconds), or None."""
     async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
         """Claim these queued tasks now, due or not (the testing helpers)."""
     async def complete_tasks(self, outcomes: Sequence[Outcome]) -> list[str]: ...
@@ -121,6 +135,6 @@ class Store(Protocol):
 
 
 __all__ = [
-    "BulkStep", "ClaimedTask", "HeldClaim", "Listener", "MinuteCount", "Outcome", "ProgressReport", "RecentAttempt",
+    "BulkStep", "ClaimedTask", "FlowLimit", "HeldClaim", "Listener", "MinuteCount", "Outcome", "ProgressReport", "RecentAttempt",
     "Store", "StoreTimings", "TickPlanner", "Wakeup", "WorkerInfo",
 ]

@@ -127,6 +127,42 @@ class BulkStep(NamedTuple):
 
 
 @dataclass(frozen=True)
+class FlowLimit:
+    """A stored flow limit of a task type or queue (``scope``), with what it holds back now:
+    ``waiting`` due tasks, ``running`` ones and ``recent_starts`` within the rate's period
+    (the last minute when it has no rate)."""
+
+    scope: str                      # "type" or "queue"
+    name: str
+    concurrency_limit: int | None
+    rate_count: int | None
+    rate_period: float | None
+    waiting: int = 0
+    running: int = 0
+    recent_starts: int = 0
+
+    @property
+    def rate_limit(self) -> str | None:
+        """The rate as given: ``"100/m"``."""
+        if self.rate_count is None or self.rate_period is None:
+            return None
+        unit = {1.0: "s", 60.0: "m", 3600.0: "h"}.get(float(self.rate_period))
+        return f"{self.rate_count}/{unit}" if unit else f"{self.rate_count}/{self.rate_period:g}s"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scope": self.scope, "name": self.name, "concurrency_limit": self.concurrency_limit,
+                "rate_limit": self.rate_limit, "waiting": self.waiting, "running": self.running,
+                "recent_starts": self.recent_starts,
+                "rate_per_second": None if self.rate_count is None or not self.rate_period else self.rate_count / self.rate_period}
+
+
+def flow_limit_from_row(row: Row) -> FlowLimit:
+    return FlowLimit(scope=row["scope"], name=row["name"], concurrency_limit=row["concurrency_limit"],
+                     rate_count=row["rate_count"], rate_period=row["rate_period"], waiting=row["waiting"],
+                     running=row["running"], recent_starts=row["recent_starts"])
+
+
+@dataclass(frozen=True)
 class Wakeup:
     """A hint that work may be due: its queue and its earliest run time, if known."""
 

@@ -151,6 +151,25 @@ class SimpleOperations:
     async def paused_queues(self) -> list[str]:
         return [row["name"] for row in await self._fetch("paused_queues")]
 
+    async def set_flow_limit(self, scope: str, name: str, concurrency_limit: int | None,
+                             rate: tuple[int, float] | None) -> None:
+        if concurrency_limit is None and rate is None:
+            await self._fetch("delete_flow_limit", {"scope": scope, "name": name})
+            return
+        count, period = rate if rate is not None else (None, None)
+        await self._fetch("set_flow_limit", {"scope": scope, "name": name, "concurrency_limit": concurrency_limit,
+                                             "rate_count": count, "rate_period": period})
+
+    async def flow_limits(self) -> list[records.FlowLimit]:
+        return [records.flow_limit_from_row(row) for row in await self._fetch("flow_limits")]
+
+    async def limited_names(self) -> list[tuple[str, str]]:
+        return [(row["scope"], row["name"]) for row in await self._fetch("limited_names")]
+
+    async def next_flow_slot(self) -> float | None:
+        rows = await self._fetch("next_flow_slot")
+        return rows[0]["at"] if rows else None
+
     async def queued_types(self) -> dict[str, int]:
         return {row["type"]: row["n"] for row in await self._fetch("queued_types")}
 

@@ -95,6 +95,26 @@ class Snapshot:
             age.add_metric([w.id, w.hostname], max(0.0, (self.now - w.last_seen).total_seconds()))
             running.add_metric([w.id, w.hostname], w.running)
         yield from (age, running)
+        yield from self._flow_gauges()
+
+    def _flow_gauges(self) -> Iterator[Metric]:
+        """Flow limits per queue and type (stats()["flow_limits"]): the limits, what waits on them, the rate."""
+        labels = ["scope", "name"]
+        limit = GaugeMetricFamily("tasker_flow_concurrency_limit", "Most tasks running at once, across every worker", labels=labels)
+        rate = GaugeMetricFamily("tasker_flow_rate_limit_per_second", "Most starts a second, across every worker", labels=labels)
+        waiting = GaugeMetricFamily("tasker_flow_waiting_tasks", "Due tasks held back by the limits", labels=labels)
+        running = GaugeMetricFamily("tasker_flow_running_tasks", "Tasks running (or claimed) under the limits", labels=labels)
+        starts = GaugeMetricFamily("tasker_flow_recent_starts", "Starts within the rate's period (else the last minute)", labels=labels)
+        for entry in self.stats.get("flow_limits", []):
+            key = [entry["scope"], entry["name"]]
+            if entry["concurrency_limit"] is not None:
+                limit.add_metric(key, entry["concurrency_limit"])
+            if entry.get("rate_per_second") is not None:
+                rate.add_metric(key, entry["rate_per_second"])
+            waiting.add_metric(key, entry["waiting"])
+            running.add_metric(key, entry["running"])
+            starts.add_metric(key, entry["recent_starts"])
+        yield from (limit, rate, waiting, running, starts)
 
 
 def _histogram(rows: Iterable[tuple[tuple[str, ...], int, int, float]]) -> list[tuple[tuple[str, ...], dict[int, int], float]]:

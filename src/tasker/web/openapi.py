@@ -9,6 +9,7 @@ from ..limits import (
     LATEST_EPOCH,
     MAX_ATTEMPTS,
     MAX_BULK_PER_REQUEST,
+    MAX_CONCURRENCY_LIMIT,
     MAX_COUNTED,
     MAX_CRON_BATCH,
     MAX_DELAY,
@@ -18,6 +19,7 @@ from ..limits import (
     MAX_PAGE_SIZE,
     MAX_SELECTED_IDS,
     MAX_TIMEOUT,
+    ON_CONFLICT,
     PRIORITY_RANGE,
 )
 from ..task import BULK_ACTIONS, STATUSES
@@ -117,6 +119,15 @@ TASK_CREATE: dict[str, Any] = {
         "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_TIMEOUT, "nullable": True},
         "retry_delay": {"type": "number", "minimum": 0, "maximum": MAX_DELAY, "nullable": True},
         "meta": {"type": "object", "nullable": True, "description": "A JSON object stored untouched"},
+        "partition_key": {**_name("Its type's and queue's flow limits hold per key (such as 'tenant:42')"), "nullable": True},
+        "on_conflict": {"type": "string", "enum": list(ON_CONFLICT), "nullable": True,
+                        "description": "With unique_key: 'keep' (default) returns the live holder; 'replace' gives a still-queued "
+                                       "holder this payload and run_at (debounce)"},
+        "concurrency_limit": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY_LIMIT, "nullable": True,
+                              "description": "At most this many of its type (per partition_key) running when it starts; "
+                                             "stands in for the handler's"},
+        "rate_limit": {"type": "string", "nullable": True, "pattern": "^\\s*\\d+\\s*/\\s*[smh]\\s*$",
+                       "description": "At most N starts of its type per second, minute or hour ('100/m') when it starts"},
     },
 }
 assert set(TASK_CREATE["properties"]) == set(CREATE_FIELDS)

@@ -105,7 +105,7 @@ async def overview(request: Request) -> Response:
     return page(request, "overview.html", {
         "nav": "overview", "notice": _notice(request), "by_status": stats.get("by_status", {}), "total": stats.get("total", 0),
         "queues": queues, "hour": hour, "workers_alive": alive, "unhandled": stats.get("unhandled_types", {}),
-        "chart": throughput_svg(activity["throughput"], time.time()),
+        "chart": throughput_svg(activity["throughput"], time.time()), "flow_limits": stats.get("flow_limits", []),
     })
 
 

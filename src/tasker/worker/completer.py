@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..background import keep_trying
 from ..store.base import Store
@@ -18,8 +18,9 @@ class Completer:
     """Outcomes queue up while a write is in flight and go out together in the
     next one, so batches grow with load and an idle worker writes at once."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, on_written: Callable[[], None] = lambda: None):
         self.store = store
+        self.on_written = on_written
         self.pending: list[Outcome] = []
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
@@ -44,6 +45,7 @@ class Completer:
                 self.writing = batch
                 await self._write(batch)
                 self.writing = []
+                self.on_written()
             self.idle.set()
 
     async def flush(self, timeout: float | None = None) -> bool:

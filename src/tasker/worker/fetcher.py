@@ -8,6 +8,7 @@ import time
 from typing import Callable, Sequence
 
 from ..background import Backoff
+from ..limits import FLOW_LIMITS_REFRESH
 from ..store.base import Store
 from ..store.records import ClaimedTask, Wakeup
 
@@ -69,6 +70,32 @@ class Slots:
         return queue_was_full or self.free == self.refill_at
 
 
+class FlowView:
+    """Which of this worker's types and queues are under flow limits, as last read.
+
+    Only a hint: the store's claims read the limits themselves, so a stale view never
+    breaks a limit; it decides whether a limited claim is worth a statement."""
+
+    def __init__(self, types: Sequence[str], queues: Sequence[str] | None):
+        self.types = set(types)
+        self.queues = None if queues is None else set(queues)
+        self.limited_types: set[str] = set()
+        self.limited_queues: set[str] = set()
+        self.read_at = -1e9
+
+    @property
+    def active(self) -> bool:
+        return bool(self.limited_types or self.limited_queues)
+
+    def due(self, now: float) -> bool:
+        return now - self.read_at >= FLOW_LIMITS_REFRESH
+
+    def update(self, names: Sequence[tuple[str, str]], now: float) -> None:
+        self.read_at = now
+        self.limited_types = {n for scope, n in names if scope == "type" and n in self.types}
+        self.limited_queues = {n for scope, n in names if scope == "queue" and (self.queues is None or n in self.queues)}
+
+
 class Fetcher:
     """Claims only as many tasks as there are free slots, then sleeps until the
     earliest of: a notification, a freed slot, the next known ``run_at``, the poll."""
@@ -93,6 +120,7 @@ class Fetcher:
         self.wake = asyncio.Event()
         self.stopping = False
         self.claiming = False   # a claim statement is on its way: its rows may not be started yet
+        self.flow = FlowView(self.types, slots.names)
 
     def hint(self, wakeup: Wakeup) -> None:
         if self.slots.names is None or wakeup.queue is None or wakeup.queue in self.slots.names:
@@ -100,6 +128,12 @@ class Fetcher:
 
     def slot_freed(self, queue: str) -> None:
         if self.slots.release(queue):
+            self.wake.set()
+
+    def outcomes_written(self) -> None:
+        """A limited task ends for the store when its outcome is written (until then it counts
+        as running): the moment to claim the next one, rather than the next poll."""
+        if self.flow.active:
             self.wake.set()
 
     def stop(self) -> None:
@@ -123,10 +157,15 @@ class Fetcher:
 
     async def _claim_round(self) -> bool:
         """Claim into every free slot; True when the store had fewer due tasks than slots."""
+        if self.flow.due(time.monotonic()):
+            self.flow.update(await self.store.limited_names(), time.monotonic())
         plan = self.slots.plan()
         if not plan:
             return False
         drained = True
+        if self.flow.active:
+            drained = await self._claim_limited(plan)
+            plan = self.slots.plan()
         for queues, limit in plan:
             if self.stopping:
                 return False
@@ -141,11 +180,34 @@ class Fetcher:
             drained = drained and len(claimed) < limit
         return drained
 
+    async def _claim_limited(self, plan: list[tuple[list[str] | None, int]]) -> bool:
+        """Limited tasks first (their limits keep them from starving the others), never into
+        prefetch room: a held task counts against its limit in every worker while it waits."""
+        drained = True
+        for queues, limit in plan:
+            take = min(limit, self.slots.concurrency - self.slots.total)
+            if take <= 0 or self.stopping:
+                break
+            self.claiming = True
+            try:
+                claimed = await self.store.claim_limited_tasks(self.worker_id, self.types, queues, take)
+            finally:
+                self.claiming = False
+            for task in claimed:
+                self.slots.take(task.queue)
+                self.start(task)
+            drained = drained and len(claimed) < take
+        return drained
+
     async def _sleep_for(self) -> float:
         sleep = self.poll_interval * random.uniform(0.8, 1.2)
         next_at = await self.store.next_run_at(self.types, self.slots.names)
         if next_at is not None:
             sleep = min(sleep, max(MIN_SLEEP, next_at - time.time()))
+        if self.flow.active:   # a rate limit's next free slot: sleep until then, not a poll
+            slot = await self.store.next_flow_slot()
+            if slot is not None:
+                sleep = min(sleep, max(MIN_SLEEP, slot - time.time()))
         return sleep
 
     async def _wait(self, timeout: float | None) -> None:

@@ -69,8 +69,17 @@ async def process_queue(
     pass killed half-way has its tasks rescued like any worker's.
     """
     await materialize(store, lookahead=0.0)
-    return await run_pass(store, handlers, events, threads, settings,
-                          lambda worker_id: store.claim_tasks(worker_id, list(handlers), None, batch_size))
+    types = list(handlers)
+    for name, handler in handlers.items():   # a pass obeys its handlers' limits even before any worker stored them
+        if handler.concurrency_limit is not None or handler.rate_limit is not None:
+            await store.set_flow_limit("type", name, handler.concurrency_limit, handler.rate_limit)
+
+    async def claim(worker_id: str) -> list[ClaimedTask]:
+        # Tasks under flow limits are only ever claimed within them (claim_tasks leaves them).
+        limited = await store.claim_limited_tasks(worker_id, types, None, batch_size) if await store.limited_names() else []
+        return limited + (await store.claim_tasks(worker_id, types, None, batch_size - len(limited)) if len(limited) < batch_size else [])
+
+    return await run_pass(store, handlers, events, threads, settings, claim)
 
 
 async def run_pass(store: Store, handlers: dict[str, "Handler"], events: Events, threads: HandlerThreads, settings: WorkerSettings,

@@ -93,7 +93,7 @@ class Worker:
         self.running: dict[str, Attempt] = {}
         self.tasks: set[asyncio.Task] = set()
         self.threads = HandlerThreads(settings.concurrency * 2, "tasker-handler")
-        self.completer = Completer(store)
+        self.completer = Completer(store, on_written=lambda: self.fetcher.outcomes_written())
         self.slots = Slots(settings.concurrency, settings.queues)
         self.metrics = None if settings.metrics_port is None else WorkerMetrics(lambda: list(self.running.values()))
         self.lifecycle = Lifecycle(asyncio.Semaphore(settings.concurrency), self.threads, self.completer, events,
@@ -173,6 +173,12 @@ class Worker:
 
     async def _register(self) -> None:
         await keep_trying(self.heartbeat.beat, "registering the worker", give_up=lambda: self.fetcher.stopping)
+        await keep_trying(self._store_flow_limits, "storing the types' flow limits", give_up=lambda: self.fetcher.stopping)
+
+    async def _store_flow_limits(self) -> None:
+        """The handlers' limits as stored for every worker: the code deployed last decides."""
+        for name, handler in self.handlers.items():
+            await self.store.set_flow_limit("type", name, handler.concurrency_limit, handler.rate_limit)
 
     async def _drain(self) -> None:
         """Grace period, then interrupt what still runs; outcomes written before leaving."""

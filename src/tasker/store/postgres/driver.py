@@ -40,7 +40,8 @@ COPY_FROM = 50   # batches this large go through COPY (its extra round trips pay
 COPY_CHUNK = 200  # rows per COPY write
 # Statements that only read: repeating one after its connection died cannot do anything twice.
 READS = frozenset({"get_task", "list_tasks", "count_tasks", "pick_tasks", "stats", "queued_types", "list_workers", "throughput", "oldest_queued", "recent_durations",
-                   "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now"})
+                   "paused_queues", "list_schedules", "next_run_at", "schema_version", "has_version_table", "now",
+                   "flow_limits", "next_flow_slot", "limited_names"})
 
 # Statements whose best plan depends on which filters are given: planned afresh with the
 # values at hand, never prepared (a generic plan of "x IS NULL OR col = x" reads every row).
@@ -352,6 +353,14 @@ class PostgresStore(SimpleOperations):
         claimed.sort(key=lambda c: -c.priority)
         return claimed
 
+    async def claim_limited_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None,
+                                  limit: int) -> list[ClaimedTask]:
+        params = {"worker_id": worker_id, "types": list(types), "queues": None if queues is None else list(queues), "limit": limit}
+        async with self._transaction() as conn:
+            await self._on(conn, "lock_flow", {"key": f"tasker.flow.{self.config.schema}"})
+            rows = await self._on(conn, "claim_limited_tasks", params)
+        return [records.claimed_from_row(row) for row in rows]
+
     async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
         rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": list(ids)})
         return [records.claimed_from_row(row) for row in rows]
@@ -420,6 +429,7 @@ class PostgresStore(SimpleOperations):
             rows = await self._on(conn, "rescue_tasks", {"lease": lease})
             await self._on(conn, "prune_workers", {"lease": lease * 4})
             await self._on(conn, "prune_minutes")
+            await self._on(conn, "prune_flow_starts")
             if rows:
                 await self._on(conn, "notify_wakeup")
             return [row["id"] for row in rows]
@@ -465,6 +475,13 @@ def _insert_steps(q: dict[str, str], tasks: Sequence[NewTask]) -> Steps:
             rows = yield q["insert_tasks"], _columns(pending)
         inserted_now |= {row["id"] for row in rows}
         ids.update({t.id: t.id for t in pending if t.id in inserted_now})
+        pending = [t for t in pending if t.id not in ids]
+        for task in [t for t in pending if t.replace]:
+            rows = yield q["replace_queued_task"], task._asdict()
+            if rows:
+                ids[task.id] = rows[0]["id"]
+            else:   # the holder has started: the next round inserts this task anew
+                yield q["release_unique_key"], {"unique_key": task.unique_key}
         pending = [t for t in pending if t.id not in ids]
         if not pending:
             break
@@ -553,7 +570,9 @@ def _copy_tail(t: NewTask) -> str:
     meta = "\\N" if t.meta_json is None else _escape(t.meta_json)
     cancellable = "t" if t.cancellable else "f"
     headers = "\\N" if t.headers_json is None else _escape(t.headers_json)
-    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\t{headers}\n"
+    key = "\\N" if t.partition_key is None else _escape(t.partition_key)
+    limits = "\t".join("\\N" if v is None else repr(v) for v in (t.concurrency_limit, t.rate_count, t.rate_period))
+    return f"{_escape(t.queue)}\t{t.priority}\t{run_at}\t{t.max_attempts}\t{t.timeout!r}\t{retry_delay}\t{meta}\t{cancellable}\t{headers}\t{key}\t{limits}\n"
 
 
 def _escape(text: str) -> str:
@@ -606,6 +625,10 @@ def _columns(tasks: Sequence[NewTask]) -> dict[str, list[Any]]:
         "metas": [t.meta_json for t in tasks],
         "cancellables": [t.cancellable for t in tasks],
         "headers": [t.headers_json for t in tasks],
+        "partition_keys": [t.partition_key for t in tasks],
+        "concurrency_limits": [t.concurrency_limit for t in tasks],
+        "rate_counts": [t.rate_count for t in tasks],
+        "rate_periods": [t.rate_period for t in tasks],
     }
 
 

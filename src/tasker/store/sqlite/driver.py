@@ -227,6 +227,13 @@ class SqliteStore(SimpleOperations):
             verdicts = {t.id: self._dependency_verdict(t) for t in tasks if t.depends_on}
             for t in tasks:
                 cur = conn.execute(self.q["insert_task"], _row(t, now))
+                if cur.rowcount != 1 and t.replace:
+                    replaced = self._rows("replace_queued_task", _row(t, now))
+                    if replaced:
+                        ids.append(replaced[0]["id"])
+                        continue
+                    self._rows("release_unique_key", {"unique_key": t.unique_key})   # the holder has started
+                    cur = conn.execute(self.q["insert_task"], _row(t, now))
                 if cur.rowcount != 1:
                     rows = self._rows("find_existing_tasks", {"ids": json.dumps([t.id]), "keys": json.dumps([t.unique_key])})
                     ids.append(records.resolve_existing([t], rows)[t.id])
@@ -307,6 +314,20 @@ class SqliteStore(SimpleOperations):
         claimed = [records.claimed_from_row(r) for r in await self._call(self._claim, params)]
         claimed.sort(key=lambda c: -c.priority)
         return claimed
+
+    async def claim_limited_tasks(self, worker_id: str, types: Sequence[str], queues: Sequence[str] | None,
+                                  limit: int) -> list[ClaimedTask]:
+        params = {"worker_id": worker_id, "types": json.dumps(list(types)),
+                  "queues": None if queues is None else json.dumps(list(queues)), "limit": limit}
+        return [records.claimed_from_row(r) for r in await self._call(self._claim_limited, params)]
+
+    def _claim_limited(self, params: dict[str, Any]) -> list[sqlite3.Row]:
+        with self._transaction():   # the write lock first: the counts then hold every process's claims
+            now = time.time()
+            rows = self._rows("claim_limited_tasks", {**params, "now": now})
+            if rows:
+                self._rows("record_flow_starts", {"ids": json.dumps([r["id"] for r in rows]), "now": now})
+        return rows
 
     async def claim_tasks_by_id(self, worker_id: str, ids: Sequence[str]) -> list[ClaimedTask]:
         rows = await self._fetch("claim_tasks_by_id", {"worker_id": worker_id, "ids": json.dumps(list(ids))})
@@ -416,6 +437,7 @@ class SqliteStore(SimpleOperations):
             for row in rows:   # lost attempts: counted, not measured
                 self._tally(self._connection(), row, None, None, NO_BUCKET, NO_BUCKET)
             self._rows("prune_workers", {"now": now, "lease": lease * 4})
+            self._rows("prune_flow_starts", {"now": now})
         if rows:
             _notify_local(self.path, ())
         return [r["id"] for r in rows]
@@ -435,6 +457,8 @@ def _row(t: NewTask, now: float) -> dict[str, Any]:
         "run_at": t.run_at, "delay": t.delay, "max_attempts": t.max_attempts, "timeout": t.timeout,
         "retry_delay": t.retry_delay, "unique_key": t.unique_key, "meta": t.meta_json, "now": now,
         "cancellable": 1 if t.cancellable else 0, "headers": t.headers_json,
+        "partition_key": t.partition_key, "concurrency_limit": t.concurrency_limit,
+        "rate_count": t.rate_count, "rate_period": t.rate_period,
     }
 
 

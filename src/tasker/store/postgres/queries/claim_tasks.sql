@@ -12,6 +12,12 @@ WITH picked AS (
       AND pending_deps = 0
       AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
       AND queue NOT IN (SELECT name FROM {schema}.queue_settings WHERE paused)
+      -- Types and queues under flow limits are claimed by claim_limited_tasks alone. Written
+      -- as expressions against lists read once (empty without limits), as above: the planner
+      -- then takes these to keep nearly every row, and still walks tasks_due_idx in order.
+      AND (type || '') <> ALL(ARRAY(SELECT name FROM {schema}.flow_limits WHERE scope = 'type'))
+      AND (queue || '') <> ALL(ARRAY(SELECT name FROM {schema}.flow_limits WHERE scope = 'queue'))
+      AND concurrency_limit IS NULL AND rate_count IS NULL   -- nor tasks with limits of their own
     ORDER BY priority DESC, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED

@@ -1,0 +1,1 @@
+DELETE FROM flow_limits WHERE scope = :scope AND name = :name
