@@ -181,7 +181,12 @@ def concurrency_limit(value: Any, field: str = "concurrency_limit") -> int | Non
     return None if value is None else integer(value, field, 1, MAX_CONCURRENCY_LIMIT)
 
 
-_RATE = re.compile(r"\s*(\d+)\s*/\s*([smh])\s*")
+# "N/s", "N/m" or "N/h": ASCII digits, 1 to MAX_RATE_COUNT (a power of ten), spaces or tabs
+# around; the JSON API's schema publishes the same pattern (web/openapi.py).
+_MAX_DIGITS = len(str(MAX_RATE_COUNT))
+assert MAX_RATE_COUNT == 10 ** (_MAX_DIGITS - 1), "the rate pattern below spells out a power of ten"
+RATE_PATTERN = rf"^[ \t]*0*([1-9][0-9]{{0,{_MAX_DIGITS - 2}}}|{MAX_RATE_COUNT})[ \t]*/[ \t]*([smh])[ \t]*$"
+_RATE = re.compile(RATE_PATTERN)
 
 
 def rate_limit(value: Any, field: str = "rate_limit") -> tuple[int, float] | None:
@@ -194,9 +199,9 @@ def rate_limit(value: Any, field: str = "rate_limit") -> tuple[int, float] | Non
         return None
     if not isinstance(value, str):
         refuse(field, f"{field} must be text such as '100/m' (per s, m or h), not {type(value).__name__}", TypeError)
-    match = _RATE.fullmatch(value)
+    match = _RATE.fullmatch(value)   # fullmatch: "$" alone would let a trailing newline through
     if not match:
-        refuse(field, f"{field} {value!r} is not a rate: use N/s, N/m or N/h, such as '100/m'")
+        refuse(field, f"{field} {value!r} is not a rate: use N/s, N/m or N/h with N from 1 to {MAX_RATE_COUNT:,}, such as '100/m'")
     count = integer(int(match.group(1)), field, 1, MAX_RATE_COUNT)
     return count, RATE_PERIODS[match.group(2)]
 
