@@ -274,7 +274,7 @@ class Tasker:
         _check_sync_connection(connection)
         with self._announced(type, payload, options) as creation:
             task = self._new_task(type, payload, options, creation.headers)
-            ids = creation.ids = self.runtime.blocking_store().insert_tasks_blocking([task], connection)
+            ids = creation.ids = self.runtime.insert_blocking([task], connection)
         if self.runtime.inline is not None:
             self.runtime.inline.run_sync(ids)
         return ids[0]
@@ -300,7 +300,7 @@ class Tasker:
         payloads = _sized(payloads)
         with self._announced(type, payloads, options, len(payloads) if isinstance(payloads, Sized) else 0) as creation:
             tasks = self._new_tasks(type, payloads, options, creation.headers)
-            ids = creation.ids = self.runtime.blocking_store().insert_tasks_blocking(tasks, connection) if tasks else []
+            ids = creation.ids = self.runtime.insert_blocking(tasks, connection) if tasks else []
         if self.runtime.inline is not None:
             self.runtime.inline.run_sync(ids)
         return ids

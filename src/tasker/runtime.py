@@ -16,8 +16,10 @@ import os
 import sqlite3
 import threading
 import weakref
-from typing import Any, Callable, Concatenate, Coroutine, ParamSpec, Protocol, TypeVar
+import concurrent.futures
+from typing import Any, Callable, Concatenate, Coroutine, ParamSpec, Protocol, Sequence, TypeVar
 
+from .enqueue import NewTask
 from .loop import LoopThread
 from .store import Store, StoreConfig, open_store
 from .worker.supervisor import Supervisor
@@ -72,13 +74,28 @@ class Runtime:
         return store
 
     def blocking_store(self) -> Store:
-        """A store for the calls that skip the hop to an event loop (create): the private loop's,
-        or else one a running loop has open (a worker's: its sync inserts are loop-free), so that a
-        worker's sync handlers creating tasks do not open a second store and its connections."""
+        """The private loop's store, for the calls that skip the hop to that loop (create)."""
         store = self.stores.get(self.loop.loop) if self.loop.loop is not None else None
-        if store is None:
-            store = next((s for loop, s in list(self.stores.items()) if loop.is_running()), None)
         return store if store is not None else self.sync(self.store())
+
+    def insert_blocking(self, tasks: Sequence[NewTask], connection: Any = None) -> list[str]:
+        """``create`` for sync callers. From a thread of a process running a worker (a sync
+        handler's): through the worker's own store, on its loop, so that the process keeps to
+        one pool of connections. Otherwise through the sync pool, with no hop to any loop."""
+        worker = self._worker_elsewhere() if connection is None else None
+        if worker is not None:
+            ids = _run_on(worker.loop, lambda: worker.store.insert_tasks(tasks))
+            if ids is not None:
+                return ids
+        return self.blocking_store().insert_tasks_blocking(tasks, connection)
+
+    def _worker_elsewhere(self) -> Any:
+        """A running worker of this process whose loop is not this thread's, or None."""
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        return next((w for w in list(self.workers.running) if w.loop is not here and w.loop.is_running()), None)
 
     def sync(self, coro: Coroutine[Any, Any, R]) -> R:
         """Run ``coro`` on the private loop and wait for it."""
@@ -120,6 +137,26 @@ class Runtime:
         closed: closing would end the parent's sessions) and start afresh on first use."""
         _ABANDONED.append((self.loop, self.stores, self.opening, self.threads))
         self._fresh()
+
+
+def _run_on(loop: asyncio.AbstractEventLoop, make: Callable[[], Coroutine[Any, Any, R]]) -> R | None:
+    """Run a coroutine on another thread's loop and wait; None if that loop stopped first
+    (the caller then does the work itself: inserts are idempotent, their ids made here)."""
+    coro = make()
+    try:
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+    except RuntimeError:   # closed meanwhile
+        coro.close()
+        return None
+    while True:
+        try:
+            return future.result(timeout=1.0)
+        except TimeoutError:
+            if loop.is_closed() or not loop.is_running():
+                future.cancel()
+                return None
+        except concurrent.futures.CancelledError:   # cancelled as the loop shut down
+            return None
 
 
 _RUNTIMES: "weakref.WeakSet[Runtime]" = weakref.WeakSet()

@@ -1,7 +1,7 @@
 """How many PostgreSQL connections a process holds, counted in pg_stat_activity by the
 ``application_name`` each test gives its process: an idle ``tasker worker`` holds at most 2
-(LISTEN and one pooled), a busy one at most 1 + ``pool_size``, a producer none until it
-creates a task."""
+(LISTEN and one pooled), a busy one at most 1 + ``pool_size`` (its sync handlers' creates
+included), a producer none until it creates a task."""
 from __future__ import annotations
 
 import os
@@ -28,6 +28,11 @@ app = Tasker()
 @app.handler("nap")
 async def nap(payload):
     await asyncio.sleep(payload["seconds"])
+
+@app.handler("spawn")
+def spawn(payload):   # a sync handler creating tasks: through the worker's own pool
+    app.create_many("nap", [{"seconds": 0.01}] * 3)
+    app.create("nap", {"seconds": 0.01})
 '''
 
 
@@ -71,9 +76,10 @@ def test_a_worker_holds_two_connections_idle_and_one_plus_its_pool_busy(pg_url: 
         # extra connections close one per 10 s).
         wait_until(lambda: held(pg_url, name) <= 2, 40, interval=0.1, message="the idle worker at 2 connections")
         idle = most_held(pg_url, name, 3.0)   # a poll or two (every 2 s), maybe a heartbeat (5 s)
-        producer.create_many("nap", [{"seconds": 0.05}] * 400)
-        busy = most_held(pg_url, name, 1.5)
-        assert producer.count(status="succeeded") > 0, "the worker did not get to work while it was watched"
+        producer.create_many("spawn", [{}] * 100)
+        producer.create_many("nap", [{"seconds": 0.05}] * 300)
+        busy = most_held(pg_url, name, 2.0)
+        assert producer.count(status="succeeded", type="spawn") > 0, "the worker did not get to work while it was watched"
     finally:
         worker.terminate()
         worker.wait(20)
