@@ -181,7 +181,7 @@ def concurrency_limit(value: Any, field: str = "concurrency_limit") -> int | Non
     return None if value is None else integer(value, field, 1, MAX_CONCURRENCY_LIMIT)
 
 
-_RATE = re.compile(r"\s*(\d+)\s*/\s*([smh])\s*")
+_RATE = re.compile(r"\s*([0-9]+)\s*/\s*([smh])\s*")
 
 
 def rate_limit(value: Any, field: str = "rate_limit") -> tuple[int, float] | None:

@@ -126,7 +126,7 @@ TASK_CREATE: dict[str, Any] = {
         "concurrency_limit": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY_LIMIT, "nullable": True,
                               "description": "At most this many of its type (per partition_key) running when it starts; "
                                              "stands in for the handler's"},
-        "rate_limit": {"type": "string", "nullable": True, "pattern": "^\\s*\\d+\\s*/\\s*[smh]\\s*$",
+        "rate_limit": {"type": "string", "nullable": True, "pattern": "^ *[1-9][0-9]{0,5} */ *[smh] *$",
                        "description": "At most N starts of its type per second, minute or hour ('100/m') when it starts"},
     },
 }
