@@ -51,4 +51,6 @@ def test_flow_view_keeps_only_this_workers_limited_types_and_queues():
     assert not view.due(10.5) and view.due(11.0)
     view.update([("type", "elsewhere")], 11.0)
     assert not view.active
-    assert FlowView(["a"], None).update([("queue", "any")], 0.0) is None
+    serving_all = FlowView(["a"], None)
+    serving_all.update([("queue", "any")], 0.0)
+    assert serving_all.limited_queues == {"any"}
