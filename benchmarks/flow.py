@@ -6,7 +6,8 @@
 One worker (``run_worker(concurrency=10)``, in a thread of this process) on a fresh schema per
 phase. Phases, each timed from the worker's start to the last task's success:
 
-- ``baseline``: ``--tasks`` no-op tasks; no limit stored anywhere (the plain claim alone).
+- ``baseline``: ``--tasks`` no-op tasks; no limit stored anywhere (the plain claim alone);
+  run ``--reps`` times interleaved with the next phase, medians compared.
 - ``limits idle``: the same, while a queue this worker serves has limits stored but no tasks
   (each claim round also makes a limited claim, and the plain claim skips limited queues).
 - ``limits busy``: the same no-op tasks, while a type limited to 2 at once runs 10 ms tasks
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import threading
 import time
@@ -101,14 +103,16 @@ def phase(base: str, name: str, free: int, limited: int, queue_limits: dict | No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=5000, help="no-op tasks per phase")
+    parser.add_argument("--reps", type=int, default=3, help="baseline and limits-idle runs, interleaved (medians)")
     parser.add_argument("--url", default=os.environ.get("TASKER_BENCH_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     n = args.tasks
-    base = phase(args.url, "baseline (no limits)", n, 0)
-    idle = phase(args.url, "limits idle", n, 0, queue_limits={"concurrency_limit": 2, "rate_limit": "100/s"},
-                 handler_limits=None)
-    # The limited type is handled here and limited, but none of its tasks are queued: every
-    # round makes the limited claim too.
+    bases, idles = [], []
+    for _ in range(args.reps):   # interleaved, so drift on a shared machine falls on both alike
+        bases.append(phase(args.url, "baseline (no limits)", n, 0))
+        idles.append(phase(args.url, "limits idle", n, 0, queue_limits={"concurrency_limit": 2, "rate_limit": "100/s"}))
+    base = {"free_per_s": statistics.median(b["free_per_s"] for b in bases)}
+    idle = {"free_per_s": statistics.median(i["free_per_s"] for i in idles)}
     busy = phase(args.url, "limits busy (2 x 10 ms)", n, 300, handler_limits={"concurrency_limit": 2})
     at_limit = phase(args.url, "concurrency_limit=3, 10 ms", 0, 600, handler_limits={"concurrency_limit": 3})
     rated = phase(args.url, 'rate_limit="50/s"', 0, 300, handler_limits={"rate_limit": "50/s"})

@@ -146,9 +146,8 @@ def shared_options(check: Checks, defaults: TaskDefaults, max_payload_bytes: int
     run_at, delay, retry_delay, unique_key = (options.get(k) for k in ("run_at", "delay", "retry_delay", "unique_key"))
     if run_at is not None and delay is not None:
         check.add("run_at", "give run_at or delay, not both")
+    # Without a unique_key there is nothing to replace: "replace" then creates, like "keep".
     conflict = check(checks.on_conflict, options.get("on_conflict") or "keep")
-    if conflict == "replace" and unique_key is None:
-        check.add("on_conflict", "on_conflict='replace' needs a unique_key (the task to replace)")
     if callable(retry_delay):
         check.add("retry_delay", "a callable retry_delay can only be given to @app.handler, not per task", TypeError)
         retry_delay = None

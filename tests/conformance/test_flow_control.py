@@ -74,7 +74,7 @@ def test_partition_key_and_on_conflict_are_checked(app):
     with pytest.raises(InputError, match="on_conflict"):
         app.create("t", 1, unique_key="k", on_conflict="merge")
     with pytest.raises(InputError, match="on_conflict"):
-        app.create("t", 1, on_conflict="replace")
+        app.create("t", 1, unique_key="k", on_conflict=3)
     with pytest.raises(InputError, match="partition_key"):
         app.create("t", 1, partition_key="")
     assert app.count() == 0

@@ -39,3 +39,18 @@ def test_per_queue_limits_wake_when_their_queue_frees():
     assert slots.plan() == []
     assert slots.release("mail") is True
     assert slots.plan() == [(["mail"], 1)]
+
+
+def test_flow_view_keeps_only_this_workers_limited_types_and_queues():
+    from tasker.worker.fetcher import FlowView
+
+    view = FlowView(["a", "b"], ["q1"])
+    assert not view.active and view.due(0.0)
+    view.update([("type", "a"), ("type", "elsewhere"), ("queue", "q1"), ("queue", "q2")], 10.0)
+    assert view.limited_types == {"a"} and view.limited_queues == {"q1"} and view.active
+    assert not view.due(10.5) and view.due(11.0)
+    view.update([("type", "elsewhere")], 11.0)
+    assert not view.active
+    serving_all = FlowView(["a"], None)
+    serving_all.update([("queue", "any")], 0.0)
+    assert serving_all.limited_queues == {"any"}

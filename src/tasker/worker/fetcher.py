@@ -121,19 +121,32 @@ class Fetcher:
         self.stopping = False
         self.claiming = False   # a claim statement is on its way: its rows may not be started yet
         self.flow = FlowView(self.types, slots.names)
+        # Whether a limited claim may find something: after it came back short, not until a
+        # wake-up, a limited task's end, a timer or the view's refresh (each round otherwise
+        # pays a locked statement that unlimited work does not need).
+        self.limited_due = True
+        self.limited_ended = False
 
     def hint(self, wakeup: Wakeup) -> None:
         if self.slots.names is None or wakeup.queue is None or wakeup.queue in self.slots.names:
+            self.limited_due = True
             self.wake.set()
 
     def slot_freed(self, queue: str) -> None:
         if self.slots.release(queue):
             self.wake.set()
 
+    def task_ended(self, type: str, queue: str) -> None:
+        # Types whose tasks carry limits of their own are among limited_types (limited_names.sql).
+        if type in self.flow.limited_types or queue in self.flow.limited_queues:
+            self.limited_ended = True
+
     def outcomes_written(self) -> None:
         """A limited task ends for the store when its outcome is written (until then it counts
         as running): the moment to claim the next one, rather than the next poll."""
-        if self.flow.active:
+        if self.limited_ended:
+            self.limited_ended = False
+            self.limited_due = True
             self.wake.set()
 
     def stop(self) -> None:
@@ -159,11 +172,12 @@ class Fetcher:
         """Claim into every free slot; True when the store had fewer due tasks than slots."""
         if self.flow.due(time.monotonic()):
             self.flow.update(await self.store.limited_names(), time.monotonic())
+            self.limited_due = True
         plan = self.slots.plan()
         if not plan:
             return False
         drained = True
-        if self.flow.active:
+        if self.flow.active and self.limited_due:
             drained = await self._claim_limited(plan)
             plan = self.slots.plan()
         for queues, limit in plan:
@@ -183,11 +197,12 @@ class Fetcher:
     async def _claim_limited(self, plan: list[tuple[list[str] | None, int]]) -> bool:
         """Limited tasks first (their limits keep them from starving the others), never into
         prefetch room: a held task counts against its limit in every worker while it waits."""
-        drained = True
+        drained, asked = True, False
         for queues, limit in plan:
             take = min(limit, self.slots.concurrency - self.slots.total)
             if take <= 0 or self.stopping:
                 break
+            asked = True
             self.claiming = True
             try:
                 claimed = await self.store.claim_limited_tasks(self.worker_id, self.types, queues, take)
@@ -197,6 +212,8 @@ class Fetcher:
                 self.slots.take(task.queue)
                 self.start(task)
             drained = drained and len(claimed) < take
+        if drained and asked:
+            self.limited_due = False
         return drained
 
     async def _sleep_for(self) -> float:
@@ -218,4 +235,4 @@ class Fetcher:
         try:
             await asyncio.wait_for(self.wake.wait(), timeout)
         except asyncio.TimeoutError:
-            pass
+            self.limited_due = True   # the poll, or a timer (a run_at, a rate limit's next slot)

@@ -227,6 +227,7 @@ class Worker:
             await self.heartbeat.reconciled_since(time.monotonic())
 
     def _after_run(self, attempt: Attempt) -> None:
+        self.fetcher.task_ended(attempt.task.type, attempt.task.queue)
         self.fetcher.slot_freed(attempt.task.queue)
         if attempt.abandoned:   # its runner may never end: stopping need not wait for it
             if isinstance(attempt.inner, asyncio.Task):
