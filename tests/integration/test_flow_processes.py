@@ -84,7 +84,7 @@ def test_sqlite_processes_share_a_concurrency_limit(app: Tasker, store_url: str,
         pytest.skip("the PostgreSQL case is the test above")
     workers = [spawn(store_url, C=5, FLOW_CONCURRENCY=2, **FAST) for _ in range(2)]
     wait_registered(db, 2)
-    app.create_many("limited", [{"seconds": 0.01} for _ in range(60)])
+    app.create_many("limited", [{"seconds": 0.05} for _ in range(60)])
     wait_all_done(db, 60, workers)
     assert app.count(status="succeeded") == 60
     assert most_overlapping(runs(db)) <= 2
