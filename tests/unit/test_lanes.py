@@ -87,3 +87,24 @@ def test_a_cancelled_waiter_leaks_no_lane_and_idle_lanes_close():
     after_cancel, open_after = run(scenario())
     assert after_cancel == (0, 0)
     assert open_after < 3   # unused past idle=0: lanes closed as they were given back
+
+
+def test_many_short_waits_add_up_to_another_lane():
+    """A busy worker's claims and completions each wait briefly for the other, again and again:
+    together those waits open a second lane, where one short wait alone does not."""
+    async def scenario():
+        lanes = Lanes(limit=3, idle=60, grow_after=0.02)
+
+        async def use():
+            async with lanes.lane():
+                await asyncio.sleep(0.002)
+
+        await asyncio.gather(use(), use())
+        after_one_overlap = lanes.open
+        for _ in range(20):
+            await asyncio.gather(use(), use())
+        return after_one_overlap, lanes.open
+
+    after_one_overlap, later = run(scenario())
+    assert after_one_overlap == 1
+    assert later >= 2
