@@ -38,7 +38,7 @@ class Heartbeat:
         self.on_rescued = on_rescued
         self.last_beat = time.monotonic()   # when the last heartbeat was written
         self.rescue_after = 0.0
-        self.confirmed = 0.0                # the send time of the last beat whose claims were reconciled
+        self.confirmed = time.monotonic()   # the send time of the last beat whose claims were reconciled
         self.beaten = asyncio.Event()       # set (and replaced) at each reconciled beat
 
     async def beat(self) -> None:
@@ -61,8 +61,10 @@ class Heartbeat:
 
     def stale(self) -> bool:
         """True after a gap of this worker's own (a stall, SIGSTOP, an outage) longer than half the
-        lease: its claims may have been rescued meanwhile, and it cannot know until it beats."""
-        return time.monotonic() - self.last_beat > self.lease / 2
+        lease: its claims may have been rescued meanwhile, and it cannot know until it beats.
+        Measured from when the last reconciled beat was sent, not when it landed: a beat in
+        flight across the gap brings back claims read before it."""
+        return time.monotonic() - self.confirmed > self.lease / 2
 
     async def reconciled_since(self, since: float) -> None:
         """Wait for a beat sent after ``since`` whose claims have been reconciled."""
