@@ -82,13 +82,15 @@ def test_concurrency_limit_holds_across_processes_and_a_kill(app: Tasker, store_
 def test_sqlite_processes_share_a_concurrency_limit(app: Tasker, store_url: str, store_kind: str, db: Db, spawn):
     if store_kind != "sqlite":
         pytest.skip("the PostgreSQL case is the test above")
-    workers = [spawn(store_url, C=5, FLOW_CONCURRENCY=2, **FAST) for _ in range(2)]
-    wait_registered(db, 2)
+    # One task at a time per process, a limit of 2 across three: reaching 2 at once takes two
+    # processes, and the third must be kept out by the limit alone.
+    workers = [spawn(store_url, C=1, FLOW_CONCURRENCY=2, **FAST) for _ in range(3)]
+    wait_registered(db, 3)
     app.create_many("limited", [{"seconds": 0.05} for _ in range(60)])
     wait_all_done(db, 60, workers)
     assert app.count(status="succeeded") == 60
-    assert most_overlapping(runs(db)) <= 2
-    assert len({pid for (pid,) in db.rows("SELECT DISTINCT pid FROM executions")}) == 2
+    assert most_overlapping(runs(db)) == 2
+    assert len({pid for (pid,) in db.rows("SELECT DISTINCT pid FROM executions")}) >= 2
 
 
 def test_rate_limit_holds_across_processes(app: Tasker, store_url: str, store_kind: str, db: Db, spawn):
