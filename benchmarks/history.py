@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
-from list_pages import BUILD  # noqa: E402
+from list_pages import BUILD, _median as timed_median  # noqa: E402
 from tasker import Tasker  # noqa: E402
 from tasker.store import open_store, parse_url  # noqa: E402
 from tasker.web import create_app  # noqa: E402
@@ -84,12 +84,7 @@ async def build(dsn: str, rows: int) -> None:
 
 async def median_ms(call: Callable[[], Awaitable[Any]], runs: int = RUNS) -> float:
     await call()   # warm: plans cached, pages in shared buffers
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return await timed_median(call, runs)
 
 
 async def reads(dsn: str) -> list[tuple[str, float]]:
