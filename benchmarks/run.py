@@ -51,10 +51,11 @@ VENV_SPECS: dict[str, dict[str, Any]] = {
     "procrastinate": {"python": "3.11", "packages": ["procrastinate==3.10.0", "psycopg[binary]"]},
     "oban": {"python": "3.12", "packages": ["oban==0.7.0", "psycopg[binary]"]},
     "chancy": {"python": "3.11", "packages": ["chancy==0.26.0", "psycopg[binary]"]},
+    "dbos": {"python": "3.11", "packages": ["dbos==3.4.0", "psycopg[binary]"]},
     "saq": {"python": "3.11", "packages": ["saq[hiredis]==0.26.4", "typing_extensions"]},
     "celery": {"python": "3.11", "packages": ["celery[redis]==5.7.0"]},   # both brokers: kombu speaks AMQP itself
 }
-VERSION_OF = {"pgqueuer": "pgqueuer", "procrastinate": "procrastinate", "oban": "oban", "chancy": "chancy", "saq": "saq",
+VERSION_OF = {"pgqueuer": "pgqueuer", "procrastinate": "procrastinate", "oban": "oban", "chancy": "chancy", "dbos": "dbos", "saq": "saq",
               "celery-redis": "celery", "celery-rabbitmq": "celery"}
 
 # key -> how to run it. "kind": which column family it belongs to.
@@ -65,12 +66,13 @@ SYSTEMS: dict[str, dict[str, Any]] = {
     "procrastinate": {"venv": "procrastinate", "script": "procrastinate_sys.py", "prefix": "pro", "label": "procrastinate", "pg": True},
     "oban": {"venv": "oban", "script": "oban_sys.py", "prefix": "obn", "label": "oban (py)", "pg": True},
     "chancy": {"venv": "chancy", "script": "chancy_sys.py", "prefix": "chy", "label": "chancy", "pg": True},
+    "dbos": {"venv": "dbos", "script": "dbos_sys.py", "prefix": "dbs", "label": "DBOS", "pg": True},
     "saq": {"venv": "saq", "script": "saq_sys.py", "prefix": "saq", "label": "saq (Redis)", "redis": True},
     "celery-redis": {"venv": "celery", "script": "celery_sys.py", "prefix": "cer", "label": "Celery (Redis)", "redis": True},
     "celery-rabbitmq": {"venv": "celery", "script": "celery_sys.py", "prefix": "cmq", "label": "Celery (RabbitMQ)", "redis": True},
     "raw": {"venv": "tasker", "script": "raw_sys.py", "prefix": "raw", "label": "raw SQL loop"},
 }
-PEERS = ["pgqueuer", "procrastinate", "oban", "chancy", "saq", "celery-redis", "celery-rabbitmq"]
+PEERS = ["pgqueuer", "procrastinate", "oban", "chancy", "dbos", "saq", "celery-redis", "celery-rabbitmq"]
 CONFIG_NOTES = {
     "tasker-pg": "run_worker(concurrency=10), async handler; enqueue via sync create/create_many (async twins as extra rows)",
     "tasker-sqlite": "same, SQLite file in a temp dir; the worker polls (another process enqueues)",
@@ -78,6 +80,10 @@ CONFIG_NOTES = {
     "procrastinate": "psycopg pool; run_worker_async(concurrency=10), LISTEN/NOTIFY on",
     "oban": "psycopg pool; queues={'default': 10}",
     "chancy": "Queue(concurrency=10, AsyncExecutor, polling_interval=0.01) - it fetches only on poll/notify",
+    "dbos": ("system tables in a fresh dbos_system_schema per run; DBOSClient.enqueue of a no-step `def` workflow; "
+             "queue registered with worker_concurrency=10, polling_interval_sec=0.01 - it fetches only on its poll "
+             "(default 1 s caps a pre-filled queue at 10/s); no bulk call (bulk = 1,000 enqueue_in_transaction "
+             "in one transaction)"),
     "saq": "Redis; Worker(concurrency=10); no bulk call (bulk = 1,000 concurrent enqueues)",
     "celery-redis": ("Redis broker; worker --pool=threads --concurrency=10 --without-gossip --without-mingle --without-heartbeat; "
                      "worker_prefetch_multiplier=64, task_ignore_result=True, early ack (task_acks_late=False); "
