@@ -209,7 +209,7 @@ def describe(res: dict[str, Any]) -> str:
         load = ""
         if "load_rate" in res:
             load = (f"  load {res['load_achieved']:,.0f}/{res['load_rate']:,.0f}/s, backlog {res['backlog_start']} -> "
-                    f"{res['backlog_end']}" + ("" if res["kept_up"] else " (WORKER FELL BEHIND)"))
+                    f"{res['backlog_first_half_peak']} -> {res['backlog_end']}" + ("" if res["kept_up"] else " (WORKER FELL BEHIND)"))
         return f"p50 {res['p50_ms']:.1f}  p95 {res['p95_ms']:.1f}  p99 {res['p99_ms']:.1f}  max {res['max_ms']:.1f} ms{load}{flag}"
     return json.dumps(res)[:200]
 
@@ -445,10 +445,11 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
                 + [loaded_cell(c, lambda c: f"{fmt(value(c, loaded, 'load_rate'))} ({fmt(value(c, loaded, 'load_achieved'))})")
                    for c in cols]
                 + ([""] if raw_on else []) + ["half of that system's (c) rate in the same repetition"])
-    rows.append(["(d2) …backlog", "tasks: before → last probe"]
-                + [loaded_cell(c, lambda c: f"{fmt(value(c, loaded, 'backlog_start'))} → {fmt(value(c, loaded, 'backlog_end'))}"
+    rows.append(["(d2) …backlog", "tasks: before → 1st-half peak → last probe"]
+                + [loaded_cell(c, lambda c: " → ".join(fmt(value(c, loaded, f)) for f in
+                                                       ("backlog_start", "backlog_first_half_peak", "backlog_end"))
                                + (" **fell behind**" if c in fell_behind else "")) for c in cols]
-                + ([""] if raw_on else []) + ["queued + running in the store; grows only if the load is over capacity"])
+                + ([""] if raw_on else []) + ["queued + running in the store; keeps growing only if the load is over capacity"])
     # (e)
     for wl, title in (("schedule_series", "(e) schedule_every(1 s) lateness"), ("schedule_at", "(e) schedule_at lateness")):
         for field, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("max_ms", "max"), ("min_ms", "min")):
