@@ -212,7 +212,11 @@ def describe(res: dict[str, Any]) -> str:
     if "rate" in res:
         return f"{res['rate']:,.0f}/s{flag}"
     if "p50_ms" in res and res.get("p50_ms") is not None:
-        return f"p50 {res['p50_ms']:.1f}  p95 {res['p95_ms']:.1f}  p99 {res['p99_ms']:.1f}  max {res['max_ms']:.1f} ms{flag}"
+        load = ""
+        if "load_rate" in res:
+            load = (f"  load {res['load_achieved']:,.0f}/{res['load_rate']:,.0f}/s, backlog {res['backlog_start']} -> "
+                    f"{res['backlog_first_half_peak']} -> {res['backlog_end']}" + ("" if res["kept_up"] else " (WORKER FELL BEHIND)"))
+        return f"p50 {res['p50_ms']:.1f}  p95 {res['p95_ms']:.1f}  p99 {res['p99_ms']:.1f}  max {res['max_ms']:.1f} ms{load}{flag}"
     return json.dumps(res)[:200]
 
 
@@ -229,6 +233,15 @@ def rotate(items: list[Any], k: int) -> list[Any]:
         return items
     k %= len(items)
     return items[k:] + items[:k]
+
+
+def run_loaded_latency(runner: Runner, system: str, rep: int, processed: dict[str, Any], sizes: dict[str, Any]) -> None:
+    """(d2), right after the system's (c): probes while a load of half the rate (c) just reached runs."""
+    if "error" in processed or not processed.get("rate"):
+        runner.log(f"  rep {rep}  latency_loaded  {system:<26} skipped: no (c) rate to take half of")
+        return
+    runner.run(system, "latency_loaded", rep, n=sizes["d"], gap=0.02, concurrency=10,
+               **{"load-rate": round(processed["rate"] / 2, 1)})
 
 
 def execute(runner: Runner, selected: list[str], sizes: dict[str, Any], reps: int, extras: bool) -> None:
@@ -255,7 +268,9 @@ def execute(runner: Runner, selected: list[str], sizes: dict[str, Any], reps: in
             if system == "raw":
                 runner.run("raw", "raw", rep, f"b{extra['batch']}", n=sizes["c"], batch=extra["batch"], concurrency=10)
             else:
-                runner.run(system, "process", rep, variant, n=sizes["c"], concurrency=10)
+                res = runner.run(system, "process", rep, variant, n=sizes["c"], concurrency=10)
+                if variant is None:
+                    run_loaded_latency(runner, system, rep, res, sizes)
         # (d) commit-to-start on an idle worker
         for system in rotate(queue_systems, rep - 1):
             runner.run(system, "latency", rep, n=sizes["d"], gap=0.02, concurrency=10)
@@ -405,6 +420,42 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
             v = ""
         rows.append([f"(d) commit-to-start, idle worker", f"{label} ms"] + peer_cells("latency", field, "ms", False, t)
                     + ([""] if raw_on else []) + [v])
+    # (d2)
+    loaded = "latency_loaded"
+
+    def loaded_runs(c: str) -> list[dict[str, Any]]:
+        return [x for x in results.get(result_key(c, loaded), []) if "error" not in x]
+
+    fell_behind = {c for c in cols if any(not x.get("kept_up", True) for x in loaded_runs(c))}
+    for field, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"), ("max_ms", "max")):
+        t = value("tasker-pg", loaded, field)
+        v = ""
+        if label == "p99":
+            if "tasker-pg" in fell_behind:
+                v = verdict("commit-to-start p99 < 10 ms at half load", None,
+                            f"p99 < 10 ms at half load: {fmt(t, 'ms')}, but the worker fell behind (not half load)")
+            else:
+                v = verdict("commit-to-start p99 < 10 ms at half load", None if t is None else t < 10.0,
+                            f"p99 < 10 ms at half load: {fmt(t, 'ms')}")
+        rows.append(["(d2) commit-to-start, worker at half load", f"{label} ms"]
+                    + peer_cells(loaded, field, "ms", False, t) + ([""] if raw_on else []) + [v])
+
+    def loaded_cell(c: str, show: Any) -> str:
+        if c in unavailable:
+            return "n/a"
+        if not loaded_runs(c):
+            return first_error(results, result_key(c, loaded)) or "-"
+        return show(c)
+
+    rows.append(["(d2) …the load", "tasks/s: asked (achieved)"]
+                + [loaded_cell(c, lambda c: f"{fmt(value(c, loaded, 'load_rate'))} ({fmt(value(c, loaded, 'load_achieved'))})")
+                   for c in cols]
+                + ([""] if raw_on else []) + ["half of that system's (c) rate in the same repetition"])
+    rows.append(["(d2) …backlog", "tasks: before → 1st-half peak → last probe"]
+                + [loaded_cell(c, lambda c: " → ".join(fmt(value(c, loaded, f)) for f in
+                                                       ("backlog_start", "backlog_first_half_peak", "backlog_end"))
+                               + (" **fell behind**" if c in fell_behind else "")) for c in cols]
+                + ([""] if raw_on else []) + ["queued + running in the store; keeps growing only if the load is over capacity"])
     # (e)
     for wl, title in (("schedule_series", "(e) schedule_every(1 s) lateness"), ("schedule_at", "(e) schedule_at lateness")):
         for field, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("max_ms", "max"), ("min_ms", "min")):
@@ -443,6 +494,8 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
         "T×N = how many times better Tasker on PostgreSQL is than that system (rates: Tasker ÷ peer; "
         "latencies: peer ÷ Tasker); below 1 means Tasker is behind. Medians of "
         f"{meta['reps']} interleaved repetition(s); (e) and (f) run once.",
+        "(d2) loads every system with half ITS OWN (c) rate, so its T× compares latencies at different "
+        "absolute loads; 'fell behind' marks a system whose backlog grew, where the figures are waits in a queue.",
     ]
     for system, reason in unavailable.items():
         notes.append(f"- **{SYSTEMS[system]['label']}: not measured** — {reason}")
@@ -452,6 +505,10 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
     failed_checks = [(k, r) for k, rs in results.items() for r in rs if "error" not in r and r.get("ok") is False]
     for key, r in failed_checks[:20]:
         notes.append(f"- check failed in `{key}` rep {r.get('rep')}: " + json.dumps({k: r.get(k) for k in ("n", "stored", "succeeded", "missing", "early", "late_over_1s") if k in r}))
+    for key, rs in results.items():
+        for r in rs:
+            if key.endswith(":" + loaded) and r.get("note"):
+                notes.append(f"- `{key}` rep {r.get('rep')}: {r['note']}")
     notes.append("")
     notes.append("Configurations: " + "; ".join(f"**{SYSTEMS[s]['label']}** {CONFIG_NOTES[s]}" for s in selected if s in CONFIG_NOTES))
     notes.append("")
@@ -569,7 +626,8 @@ def main() -> int:
     report, extra = build_report(runner.results, runnable, unavailable, meta)
     summary = {"meta": meta, **extra,
                "medians": {k: {f: med(runner.results, k, f) for f in ("rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "min_ms",
-                                                                       "rss_start_mb", "rss_peak_mb", "rss_end_mb")
+                                                                       "rss_start_mb", "rss_peak_mb", "rss_end_mb",
+                                                                       "load_rate", "load_achieved", "backlog_end")
                                if med(runner.results, k, f) is not None}
                            for k in runner.results},
                "runs": runner.results}

@@ -32,22 +32,34 @@ STALL_SECONDS = float(os.environ.get("BENCH_STALL_SECONDS", "30"))
 
 # -- what handlers call ----------------------------------------------------------------
 
+# Keys from here up are the background load of (d2): the recorder skips them.
+BACKGROUND_KEYS = 1_000_000
+
+
 class _Recorder:
     """Handler-side timestamps, appended to a file the client reads.
 
     Mode ``first``: only the first call writes (throughput runs, to know when
     processing started). Mode ``all``: every call writes ``key time`` (latency runs).
+    Mode ``probes``: like ``all``, but keys at or above BACKGROUND_KEYS (the load
+    around the probes) return after one comparison, since this runs in the
+    worker's hot path at the load's rate.
     """
 
     def __init__(self) -> None:
         self.path = os.environ.get("BENCH_RECORD")
         self.mode = os.environ.get("BENCH_RECORD_MODE", "first")
+        self.only_first = self.mode == "first"
+        self.skip_background = self.mode == "probes"
         self.fh = None
         self.first_done = False
         self.lock = threading.Lock()
 
     def __call__(self, key: Any) -> None:
-        if self.first_done and self.mode != "all":
+        if self.only_first:
+            if self.first_done:
+                return
+        elif self.skip_background and int(key) >= BACKGROUND_KEYS:   # pgqueuer's keys are str
             return
         t = time.time()
         if self.path is None:
@@ -56,7 +68,7 @@ class _Recorder:
         with self.lock:
             if self.fh is None:
                 self.fh = open(self.path, "a", buffering=1)
-            if self.mode == "all" or not self.first_done:
+            if not (self.only_first and self.first_done):
                 self.fh.write(f"{key} {t:.6f}\n")
                 self.fh.flush()
             self.first_done = True
@@ -144,6 +156,7 @@ class Driver:
 
     name = "?"
     bulk_note: str | None = None  # how enqueue_batch is done, when not a native bulk call
+    completion_lag_s = 0.0        # how late the store may show a finished task as finished
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
@@ -157,6 +170,15 @@ class Driver:
     async def remaining(self) -> int: ...          # tasks not finished yet (queued + running)
     async def succeeded(self) -> int | None: ...   # tasks finished successfully (None: not countable)
     async def close(self) -> None: ...
+
+    async def concurrent_producer(self) -> "Driver":
+        """An enqueuer for a second coroutine enqueueing beside this one (the load of (d2)).
+
+        This instance itself by default: right where the client is a pool, or blocks the
+        event loop so calls never overlap. A driver whose connection runs one statement at a
+        time returns a second instance on its own connection (closed with ``close``).
+        """
+        return self
 
     # worker side: blocking, until SIGTERM/SIGINT
     def worker_main(self, ns: str, concurrency: int) -> None:
@@ -311,31 +333,168 @@ class Workloads:
         n, gap = self.args.n, self.args.gap
         w = self.worker("all")
         try:
-            # Warm up: the worker is connected and has run something, then it idles.
-            for k in range(3):
-                await call(self.d.enqueue_one(-1 - k))
-            deadline = time.time() + STALL_SECONDS
-            while len(read_records(self.path("rec"))) < 3:
-                if time.time() > deadline or not w.alive():
-                    raise RuntimeError(f"worker did not start the warm-up tasks:\n{w.tail()}")
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(1.0)
-            commits: dict[str, float] = {}
-            t_next = time.time()
-            for i in range(n):
-                await call(self.d.enqueue_one(i))
-                commits[str(i)] = time.time()
-                t_next += gap
-                pause = t_next - time.time()
-                if pause > 0:
-                    await asyncio.sleep(pause)
+            await self.warm_up(w)
+            await asyncio.sleep(1.0)   # then it idles
+            commits = await self.probe(n, gap)
             starts = await wait_for_starts(self.path("rec"), commits, n, time.time() + 30, 0.05)
         finally:
             w.stop()
-        delays = [starts[k] - commits[k] for k in commits if k in starts]
-        out = summarize_ms(delays)
+        return self.delays(commits, starts, n, gap)
+
+    # (d2) commit-to-start while the worker is busy with a steady background load
+    async def latency_loaded(self) -> dict[str, Any]:
+        n, gap, rate = self.args.n, self.args.gap, self.args.load_rate
+        if rate <= 0:
+            raise ValueError("--load-rate (tasks/s) is required for latency_loaded")
+        w = self.worker("probes")
+        producer = await call(self.d.concurrent_producer())
+        load = SteadyLoad(producer, rate)
+        samples: list[tuple[float, int]] = []
+        watching = asyncio.Event()
+
+        async def watch_backlog() -> None:
+            # Stopped by the event, never cancelled: a query cut short would spoil the connection.
+            while not watching.is_set():
+                samples.append((time.time(), await call(self.d.remaining())))
+                await asyncio.sleep(BACKLOG_EVERY_S)
+
+        watcher = None
+        try:
+            await self.warm_up(w)
+            backlog_start = await call(self.d.remaining())
+            load.start()
+            watcher = asyncio.create_task(watch_backlog())
+            await asyncio.sleep(LOAD_SETTLE_S)
+            commits = await self.probe(n, gap)
+            # The load goes on until the last probe has started: no probe may find the worker idle.
+            starts = await wait_for_starts(self.path("rec"), commits, n, time.time() + 30, 0.05)
+            watching.set()
+            await watcher
+            t_end, sent_end, backlog_end = time.time(), load.sent, await call(self.d.remaining())
+        finally:
+            watching.set()
+            try:
+                await load.stop()
+                if watcher is not None:
+                    await watcher
+            finally:
+                w.stop()
+                if producer is not self.d:
+                    await call(producer.close())
+        out = self.delays(commits, starts, n, gap)
+        # Did the worker keep up? The backlog (queued + running in the store) of a worker at
+        # steady state hovers at some depth (deep for one that fetches late); one over its
+        # capacity grows it by (load - capacity) x time. So the test is the backlog at the last
+        # probe against its peak in the first half of the load, allowing what arrives in 0.1 s
+        # (a tick's batch, a poll) plus what the store reports late.
+        window = t_end - load.t0
+        first_half = [b for t, b in samples if t <= load.t0 + window / 2]
+        baseline = max(first_half + [backlog_start])
+        growth = backlog_end - baseline
+        arrivals = rate + 1 / gap
+        allowance = max(2 * self.args.concurrency, arrivals * (0.1 + self.d.completion_lag_s))
+        out.update({
+            "load_rate": rate, "load_achieved": load.achieved(), "load_tick_ms": LOAD_TICK_S * 1000,
+            "background_sent": load.sent, "window_s": window,
+            "backlog_start": backlog_start, "backlog_first_half_peak": baseline, "backlog_end": backlog_end,
+            "backlog_allowance": allowance,
+            "backlog_samples": [[round(t - load.t0, 2), b] for t, b in samples],
+            "worker_rate": (sent_end + len(starts) - (backlog_end - backlog_start)) / window,
+            "kept_up": growth <= allowance,
+            "load_reached": load.achieved() >= 0.9 * rate,
+        })
+        notes = []
+        if not out["kept_up"]:
+            notes.append(f"the backlog ended {growth} tasks above its peak in the first half of {window:.1f} s of load "
+                         f"(allowed {allowance:.0f}): the load was over the worker's capacity, so these are waits "
+                         "behind a growing queue, not latency at half load")
+        if not out["load_reached"]:
+            notes.append(f"the producer reached only {load.achieved():,.0f} of {rate:,.0f} tasks/s: the worker was less busy "
+                         "than asked")
+        if notes:
+            out["note"] = "; ".join(notes)
+        return out
+
+    async def warm_up(self, w: WorkerProcess) -> None:
+        """The worker is connected and has run three tasks (keys -1..-3) before anything is timed."""
+        for k in range(3):
+            await call(self.d.enqueue_one(-1 - k))
+        deadline = time.time() + STALL_SECONDS
+        while len(read_records(self.path("rec"))) < 3:
+            if time.time() > deadline or not w.alive():
+                raise RuntimeError(f"worker did not start the warm-up tasks:\n{w.tail()}")
+            await asyncio.sleep(0.02)
+
+    async def probe(self, n: int, gap: float) -> dict[str, float]:
+        """Enqueue keys 0..n-1 one call each, ``gap`` s apart: key -> time the enqueue (commit) returned."""
+        commits: dict[str, float] = {}
+        t_next = time.time()
+        for i in range(n):
+            await call(self.d.enqueue_one(i))
+            commits[str(i)] = time.time()
+            t_next += gap
+            pause = t_next - time.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+        return commits
+
+    @staticmethod
+    def delays(commits: dict[str, float], starts: dict[str, float], n: int, gap: float) -> dict[str, Any]:
+        out = summarize_ms([starts[k] - commits[k] for k in commits if k in starts])
         out.update({"missing": n - len(starts), "ok": len(starts) == n, "gap_ms": gap * 1000})
         return out
+
+
+LOAD_TICK_S = 0.01     # the background producer enqueues one batch per tick
+LOAD_SETTLE_S = 1.0    # load runs this long before the first probe
+BACKLOG_EVERY_S = 0.2  # how often the store's backlog is sampled while the load runs
+
+
+class SteadyLoad:
+    """Background enqueues at ``rate`` tasks/s, keys from BACKGROUND_KEYS up: one batch per tick.
+
+    Each batch is what is due since the start, not a fixed size, so the average rate is
+    exact for any rate and a tick the event loop ran late is made up on the next one.
+    """
+
+    def __init__(self, driver: Driver, rate: float, tick: float = LOAD_TICK_S):
+        self.d = driver
+        self.rate = rate
+        self.tick = tick
+        self.sent = 0
+        self.t0 = self.t1 = 0.0
+        self.task: asyncio.Task | None = None
+        self.stopping = False
+
+    def start(self) -> None:
+        self.t0 = time.time()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        next_tick = self.t0
+        while not self.stopping:
+            due = int(self.rate * (time.time() - self.t0)) - self.sent
+            if due > 0:
+                first = BACKGROUND_KEYS + self.sent
+                await call(self.d.enqueue_batch(list(range(first, first + due))))
+                self.sent += due
+            next_tick = max(next_tick + self.tick, time.time())
+            # Sleep even when late: a driver whose calls block must still let the probes run.
+            await asyncio.sleep(max(0.0, next_tick - time.time()))
+
+    async def stop(self) -> None:
+        """Stop and wait for the batch in flight; re-raises what the producer failed with."""
+        if self.task is None:
+            return
+        self.stopping = True
+        task, self.task = self.task, None
+        try:
+            await task
+        finally:
+            self.t1 = time.time()
+
+    def achieved(self) -> float:
+        return self.sent / ((self.t1 or time.time()) - self.t0)
 
 
 def base_parser() -> argparse.ArgumentParser:
@@ -347,6 +506,7 @@ def base_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=10)
     p.add_argument("--gap", type=float, default=0.02)
+    p.add_argument("--load-rate", type=float, default=0.0, help="latency_loaded: background tasks/s")
     p.add_argument("--ticks", type=int, default=30)
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--variant", default=None)
@@ -393,6 +553,8 @@ async def _run(driver: Driver, args: argparse.Namespace, script: str) -> dict[st
                 res = await wl.process()
             elif args.workload == "latency":
                 res = await wl.latency()
+            elif args.workload == "latency_loaded":
+                res = await wl.latency_loaded()
             elif args.workload in driver.extra_workloads:
                 res = await getattr(driver, driver.extra_workloads[args.workload])(wl)
             else:

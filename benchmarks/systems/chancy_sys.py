@@ -41,6 +41,8 @@ def job(i: int) -> Job:
 class ChancyDriver(Driver):
     name = "chancy"
     bulk_note = "push_many: one transaction per batch, one INSERT per job inside it"
+    # The worker writes finished jobs in a batch about once a second (Worker.send_outgoing_interval).
+    completion_lag_s = 1.5
 
     async def setup(self, ns: str) -> None:
         self.ns = ns

@@ -48,6 +48,13 @@ class PgqueuerDriver(Driver):
     async def enqueue_batch(self, items: list[int]) -> None:
         await self.q.enqueue(["noop"] * len(items), [str(i).encode() for i in items], [0] * len(items))
 
+    async def concurrent_producer(self) -> PgqueuerDriver:
+        # An asyncpg connection runs one statement at a time: a second enqueuer needs its own.
+        producer = PgqueuerDriver(self.args)
+        producer.conn = producer.stat = await connect(self.ns)
+        producer.q = Queries(AsyncpgDriver(producer.conn))
+        return producer
+
     async def remaining(self) -> int:
         return await self.stat.fetchval("SELECT count(*) FROM pgqueuer")
 
@@ -62,7 +69,7 @@ class PgqueuerDriver(Driver):
 
     async def close(self) -> None:
         await self.conn.close()
-        await self.stat.close()
+        await self.stat.close()   # a no-op when it is conn (a concurrent producer's)
 
     def worker_main(self, ns: str, concurrency: int) -> None:
         async def main() -> None:
