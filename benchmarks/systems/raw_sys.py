@@ -66,11 +66,17 @@ class RawDriver(Driver):
     async def setup(self, ns: str) -> None:
         self.ns = ns
         self.db = await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True)
+        self.blocking: psycopg.Connection | None = None
         await self.db.execute(DDL.format(s=ns))
 
     async def enqueue_one(self, i: int) -> None:
-        await self.db.execute(f"INSERT INTO {self.ns}.jobs (type, payload) VALUES ('noop', %s::jsonb)",
-                              (f'{{"i":{i}}}',), prepare=True)
+        sql, params = f"INSERT INTO {self.ns}.jobs (type, payload) VALUES ('noop', %s::jsonb)", (f'{{"i":{i}}}',)
+        if self.variant == "sync":   # the floor of a blocking call (Tasker's create), as the async one is acreate's
+            if self.blocking is None:
+                self.blocking = psycopg.connect(PG_DSN, autocommit=True)
+            self.blocking.execute(sql, params, prepare=True)
+        else:
+            await self.db.execute(sql, params, prepare=True)
 
     async def enqueue_batch(self, items: list[int]) -> None:
         async with self.db.cursor() as cur, cur.copy(f"COPY {self.ns}.jobs (type, payload) FROM STDIN") as copy:
@@ -83,6 +89,8 @@ class RawDriver(Driver):
     async def teardown(self) -> None:
         await self.db.execute(f"DROP SCHEMA IF EXISTS {self.ns} CASCADE")
         await self.db.close()
+        if self.blocking is not None:
+            self.blocking.close()
 
     async def raw(self, wl: harness.Workloads) -> dict:
         n, batch, conns = self.args.n, self.args.batch, self.args.concurrency
