@@ -225,9 +225,10 @@ def process_state(pid: int) -> str:
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
-def pause(proc: WorkerProc, db: Db, tries: int = 20) -> None:
+def pause(proc: WorkerProc, db: Db, tries: int = 200) -> None:
     """SIGSTOP the worker, making sure it is not frozen while holding SQLite's
-    write lock (that would stop every process on the file, rescuers included)."""
+    write lock (that would stop every process on the file, rescuers included). A busy worker
+    holds it most of the time (20 tries once all landed inside it), so many short tries."""
     for _ in range(tries):
         proc.send(signal.SIGSTOP)
         wait_until(lambda: process_state(proc.pid) == "T", 5, interval=0.005, message="the worker stopped")
