@@ -252,7 +252,8 @@ def execute(runner: Runner, selected: list[str], sizes: dict[str, Any], reps: in
         # (a) one call per task
         floors = [("raw", None)] if "raw" in selected else []   # the bare INSERT / COPY on the same server
         units = [(s, None) for s in queue_systems] + ([("tasker-pg", "async")] if tasker_pg else []) + floors
-        for system, variant in rotate(units + [("raw", "sync")] * bool(floors), rep - 1):
+        blocking_floor = [("raw", "sync")] if floors else []   # create's floor; acreate's is the async one
+        for system, variant in rotate(units + blocking_floor, rep - 1):
             runner.run(system, "enqueue_one", rep, variant, n=sizes["a"])
         # (b) batches of 1,000
         units = [(s, None) for s in queue_systems] + ([("tasker-pg", "async")] if tasker_pg else []) + floors
