@@ -167,10 +167,18 @@ def test_a_resumed_worker_does_not_start_held_tasks_whose_claims_were_rescued(ap
     # after SIGCONT: that run began before the pause, and the worker says so as its first
     # heartbeat finds the claim gone ("stopping its handler"). Any other start is a held task
     # started late.
-    already_running = {line.split("task ", 1)[1].split(":", 1)[0] for line in a.log().splitlines()
-                       if "claim was rescued by another worker; stopping its handler" in line}
-    late = [(task_id, attempt) for task_id, attempt in held.items() if task_id not in already_running
-            for run_attempt, pid, started, _ in db.executions(task_id) if pid == a.pid and run_attempt == attempt and started > stopped]
+    # That line can come after the rest of the work is done elsewhere: wait a little for it.
+    def started_late() -> list[tuple[str, int]]:
+        already_running = {line.split("task ", 1)[1].split(":", 1)[0] for line in a.log().splitlines()
+                           if "claim was rescued by another worker; stopping its handler" in line}
+        return [(task_id, attempt) for task_id, attempt in held.items() if task_id not in already_running
+                for run_attempt, pid, started, _ in db.executions(task_id) if pid == a.pid and run_attempt == attempt and started > stopped]
+
+    try:
+        wait_until(lambda: not started_late(), 5, interval=0.05, message="the resumed worker's account of its runs")
+    except AssertionError:
+        pass   # the assertion below names them
+    late = started_late()
     assert late == [], f"the resumed worker started {len(late)} task(s) it no longer held"
 
 
