@@ -89,7 +89,9 @@ CONFIG_NOTES = {
                      "worker_prefetch_multiplier=64, task_ignore_result=True, early ack (task_acks_late=False); "
                      "done counted by a Redis INCR in the task; no bulk call (bulk = 1,000 apply_async on one producer)"),
     "celery-rabbitmq": "RabbitMQ broker (amqp, guest@127.0.0.1:5672); otherwise the same as Celery (Redis)",
-    "raw": "10 connections, claim (CTE ... FOR UPDATE SKIP LOCKED) then complete (UPDATE ... = ANY), per batch",
+    "raw": "10 connections, claim (CTE ... FOR UPDATE SKIP LOCKED) then complete (UPDATE ... = ANY), per batch; "
+           "the same bare SQL also on Tasker's own table (made by its migrations, rows stored by create_many; "
+           "one-call floor: a prepared INSERT of the columns create sets, no RETURNING, no wake-up)",
 }
 
 
@@ -253,7 +255,10 @@ def execute(runner: Runner, selected: list[str], sizes: dict[str, Any], reps: in
         floors = [("raw", None)] if "raw" in selected else []   # the bare INSERT / COPY on the same server
         units = [(s, None) for s in queue_systems] + ([("tasker-pg", "async")] if tasker_pg else []) + floors
         blocking_floor = [("raw", "sync")] if floors else []   # create's floor; acreate's is the async one
-        for system, variant in rotate(units + blocking_floor, rep - 1):
+        # The same bare INSERTs of the row Tasker stores, into its own table: how much of the
+        # distance to the floors is the row itself, and how much the library around it.
+        own_row = [("raw", "row-sync"), ("raw", "row")] if floors else []
+        for system, variant in rotate(units + blocking_floor + own_row, rep - 1):
             runner.run(system, "enqueue_one", rep, variant, n=sizes["a"])
         # (b) batches of 1,000
         units = [(s, None) for s in queue_systems] + ([("tasker-pg", "async")] if tasker_pg else []) + floors
@@ -265,9 +270,11 @@ def execute(runner: Runner, selected: list[str], sizes: dict[str, Any], reps: in
             units.append(("tasker-pg", "synchandler", {}))
         if "raw" in selected:
             units += [("raw", None, {"batch": b}) for b in (1, 10, 100)]
+            units += [("raw", "row", {"batch": b}) for b in (10, 100)]   # the bare loop on Tasker's own table
         for system, variant, extra in rotate(units, rep - 1):
             if system == "raw":
-                runner.run("raw", "raw", rep, f"b{extra['batch']}", n=sizes["c"], batch=extra["batch"], concurrency=10)
+                label = f"b{extra['batch']}" + (f"-{variant}" if variant else "")
+                runner.run("raw", "raw", rep, label, n=sizes["c"], batch=extra["batch"], concurrency=10)
             else:
                 res = runner.run(system, "process", rep, variant, n=sizes["c"], concurrency=10)
                 if variant is None:
@@ -368,13 +375,20 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
         return f"{text} → **{mark}**"
 
     raw_vals = {b: value("raw", "raw", "rate", f"b{b}") for b in (1, 10, 100)}
+    row_vals = {b: value("raw", "raw", "rate", f"b{b}-row") for b in (10, 100)}
 
     def raw_floor(wl: str, tasker_value: float | None, variant: str | None = None) -> str:
         floor = value("raw", wl, "rate", variant)
         r = ratio(tasker_value, floor, True)
         what = "bare COPY per batch" if wl != "enqueue_one" else (
             "bare INSERT, a commit each, blocking psycopg" if variant == "sync" else "bare INSERT, a commit each, async psycopg")
-        return f"{fmt(floor)} ({what}; T ×{r:.2f})" if r else fmt(floor)
+        cell = f"{fmt(floor)} ({what}; T ×{r:.2f})" if r else fmt(floor)
+        if wl == "enqueue_one":
+            own = value("raw", wl, "rate", "row-sync" if variant == "sync" else "row")
+            if own:
+                cell += (f"; Tasker's own row, same bare INSERT: {fmt(own)} (×{ratio(own, floor, True) or 0:.2f} of the floor;"
+                         f" T ×{ratio(tasker_value, own, True) or 0:.2f} of it)")
+        return cell
 
     def enqueue_rows(wl: str, title: str, async_title: str, pool: list[str], target: float, goal: str, short: str) -> None:
         """A sync row with its verdict, then the async API's row: (a) and (b)."""
@@ -411,6 +425,9 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
     r = ratio(t, best, True)
     raw_cell = " / ".join(fmt(raw_vals[b]) for b in (1, 10, 100))
     raw_ratio = " / ".join(f"×{ratio(t, raw_vals[b], True):.2f}" if ratio(t, raw_vals[b], True) else "-" for b in (1, 10, 100))
+    if any(row_vals.values()):
+        raw_cell += "; on Tasker's own table b10 / b100: " + " / ".join(fmt(row_vals[b]) for b in (10, 100))
+        raw_ratio += "; " + " / ".join(f"×{ratio(t, row_vals[b], True):.2f}" if ratio(t, row_vals[b], True) else "-" for b in (10, 100))
     sq = value("tasker-sqlite", "process", "rate")
     rows.append(["(c) process 10k no-op, conc. 10", "tasks/s"] + peer_cells("process", "rate", "", True, t)
                 + ([f"{raw_cell} (T {raw_ratio})"] if raw_on else [])

@@ -12,6 +12,13 @@ is what PostgreSQL itself allows for this access pattern on this machine.
 Workload ``raw``: ``--batch`` is the claim size (1, 10, 100). Also the enqueue
 floors, on the same table: ``enqueue_one`` is one prepared single-row INSERT per
 call, each its own durable commit; ``enqueue_bulk`` is one COPY per batch.
+
+A variant containing ``row`` runs the same bare SQL on Tasker's own table instead (its
+schema made by Tasker's migrations, its rows as Tasker writes them, the same columns
+changed by claim and completion), with no Tasker code in the loop: what Tasker's row
+itself costs, apart from the library around it. ``enqueue_one``: a prepared INSERT of the
+columns ``create`` sets, no RETURNING, no wake-up. ``raw``: rows stored by
+``create_many``, then the loop above.
 """
 from __future__ import annotations
 
@@ -58,6 +65,26 @@ RETURNING j.id, j.payload
 
 COMPLETE = "UPDATE {s}.jobs SET status = 'succeeded', finished_at = now() WHERE id = ANY(%(ids)s)"
 
+# On Tasker's own table: the columns its claim and its completion change.
+ROW_CLAIM = """
+WITH picked AS (
+    SELECT id FROM {s}.tasks
+    WHERE status = 'queued' AND pending_deps = 0 AND run_at <= now()
+    ORDER BY priority DESC, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {s}.tasks AS t
+SET status = 'running', attempts = t.attempts + 1, started_at = now(),
+    worker_id = '00000000-0000-0000-0000-000000000001', claim_token = gen_random_uuid()
+FROM picked WHERE t.id = picked.id
+RETURNING t.id, t.payload
+"""
+ROW_COMPLETE = """UPDATE {s}.tasks SET status = 'succeeded', result = 'null', finished_at = now(),
+    worker_id = NULL, claim_token = NULL WHERE id = ANY(%(ids)s)"""
+ROW_INSERT = """INSERT INTO {s}.tasks (id, type, payload, queue, priority, run_at, max_attempts, timeout, cancellable)
+VALUES (%s::uuid, 'noop', %s::jsonb, 'default', 0, now(), 3, 300, true)"""
+
 
 class RawDriver(Driver):
     name = "raw"
@@ -67,11 +94,25 @@ class RawDriver(Driver):
         self.ns = ns
         self.db = await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True)
         self.blocking: psycopg.Connection | None = None
-        await self.db.execute(DDL.format(s=ns))
+        self.tasker_row = "row" in (self.variant or "")
+        if self.tasker_row:
+            from tasker import Tasker
+
+            self.app = Tasker(f"{PG_DSN}?schema={ns}")
+            await self.app.amigrate()
+            self.table = "tasks"
+        else:
+            await self.db.execute(DDL.format(s=ns))
+            self.table = "jobs"
 
     async def enqueue_one(self, i: int) -> None:
-        sql, params = f"INSERT INTO {self.ns}.jobs (type, payload) VALUES ('noop', %s::jsonb)", (f'{{"i":{i}}}',)
-        if self.variant == "sync":   # the floor of a blocking call (Tasker's create), as the async one is acreate's
+        if self.tasker_row:
+            from tasker.ids import new_ids   # Tasker makes ids in the client
+
+            sql, params = ROW_INSERT.format(s=self.ns), (new_ids(1)[0], f'{{"i":{i}}}')
+        else:
+            sql, params = f"INSERT INTO {self.ns}.jobs (type, payload) VALUES ('noop', %s::jsonb)", (f'{{"i":{i}}}',)
+        if "sync" in (self.variant or ""):   # the floor of a blocking call (Tasker's create), as the async one is acreate's
             if self.blocking is None:
                 self.blocking = psycopg.connect(PG_DSN, autocommit=True)
             self.blocking.execute(sql, params, prepare=True)
@@ -83,10 +124,12 @@ class RawDriver(Driver):
             await copy.write("".join(f'noop\t{{"i":{i}}}\n' for i in items))
 
     async def remaining(self) -> int:
-        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.jobs WHERE status IN ('queued', 'running')")
+        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.{self.table} WHERE status IN ('queued', 'running')")
         return (await cur.fetchone())[0]
 
     async def teardown(self) -> None:
+        if self.tasker_row:
+            await self.app.aclose()
         await self.db.execute(f"DROP SCHEMA IF EXISTS {self.ns} CASCADE")
         await self.db.close()
         if self.blocking is not None:
@@ -94,12 +137,16 @@ class RawDriver(Driver):
 
     async def raw(self, wl: harness.Workloads) -> dict:
         n, batch, conns = self.args.n, self.args.batch, self.args.concurrency
-        await self.db.execute(
-            f"INSERT INTO {self.ns}.jobs (type, payload) SELECT 'noop', jsonb_build_object('i', g) FROM generate_series(1, %s) g",
-            (n,),
-        )
-        await self.db.execute(f"VACUUM ANALYZE {self.ns}.jobs")
-        claim, complete = CLAIM.format(s=self.ns), COMPLETE.format(s=self.ns)
+        if self.tasker_row:
+            await self.app.acreate_many("noop", [{"i": i} for i in range(n)])
+            claim, complete = ROW_CLAIM.format(s=self.ns), ROW_COMPLETE.format(s=self.ns)
+        else:
+            await self.db.execute(
+                f"INSERT INTO {self.ns}.jobs (type, payload) SELECT 'noop', jsonb_build_object('i', g) FROM generate_series(1, %s) g",
+                (n,),
+            )
+            claim, complete = CLAIM.format(s=self.ns), COMPLETE.format(s=self.ns)
+        await self.db.execute(f"VACUUM ANALYZE {self.ns}.{self.table}")
         connections = [await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True, prepare_threshold=0)
                        for _ in range(conns)]
         done = 0
@@ -118,7 +165,7 @@ class RawDriver(Driver):
         elapsed = time.perf_counter() - t0
         for c in connections:
             await c.close()
-        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.jobs WHERE status = 'succeeded'")
+        cur = await self.db.execute(f"SELECT count(*) FROM {self.ns}.{self.table} WHERE status = 'succeeded'")
         succeeded = (await cur.fetchone())[0]
         return {"rate": n / elapsed, "seconds": elapsed, "n": n, "batch": batch, "connections": conns,
                 "succeeded": succeeded, "ok": succeeded == n == done}
