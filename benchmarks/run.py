@@ -429,7 +429,10 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
         raw_cell += "; on Tasker's own table b10 / b100: " + " / ".join(fmt(row_vals[b]) for b in (10, 100))
         raw_ratio += "; " + " / ".join(f"×{ratio(t, row_vals[b], True):.2f}" if ratio(t, row_vals[b], True) else "-" for b in (10, 100))
     sq = value("tasker-sqlite", "process", "rate")
-    rows.append(["(c) process 10k no-op, conc. 10", "tasks/s"] + peer_cells("process", "rate", "", True, t)
+    # The count the run used (--quick processes fewer), from whichever system reported it.
+    counts = [value(c, "process", "n") for c in cols] + [value("raw", "raw", "n", "b10")]
+    n_c = next((int(c) for c in counts if c), None)
+    rows.append([f"(c) process {n_c:,} no-op, conc. 10" if n_c else "(c) process no-op, conc. 10", "tasks/s"] + peer_cells("process", "rate", "", True, t)
                 + ([f"{raw_cell} (T {raw_ratio})"] if raw_on else [])
                 + [verdict("processing ≥ 5× fastest PG peer", None if r is None else r >= 5.0,
                            f"≥5× fastest PG peer ({name}): ×{r:.2f}" if r else "≥5× fastest PG peer: n/a")
