@@ -175,11 +175,11 @@ def test_prefetched_tasks_wait_for_a_slot_can_be_cancelled_and_go_back_unspent_a
         wait_until(lambda: len(started) == 80, timeout=20)
         slow_ids = app.create_many("slow", ["slow-1", "slow-2"])
         wait_until(lambda: "slow-1" in started and "slow-2" in started, timeout=10)
-        held = app.create_many("quick", [f"held-{n}" for n in range(6)])
-        # Both handler slots are busy; the worker still claims ahead (2 x concurrency).
-        wait_until(lambda: app.stats()["running"] == 6, timeout=10)
+        held = app.create_many("quick", [f"held-{n}" for n in range(8)])
+        # Both handler slots are busy; the worker still claims ahead (3 x concurrency).
+        wait_until(lambda: app.stats()["running"] == 8, timeout=10)
         prefetched = [i for i in held if app.get(i).status is TaskStatus.RUNNING]
-        assert len(prefetched) == 4 and not any(p.startswith("held") for p in started)
+        assert len(prefetched) == 6 and not any(p.startswith("held") for p in started)
 
         assert app.cancel(prefetched[0])
         wait_until(lambda: app.get(prefetched[0]).status is TaskStatus.CANCELLED, timeout=10)

@@ -40,8 +40,10 @@ class Slots:
 
     @property
     def refill_at(self) -> int:
-        """Free slots worth a claim statement: one without prefetch, else a batch."""
-        return min(self.concurrency, self.prefetch) if self.prefetch else 1
+        """Free slots worth a claim statement: one without prefetch; with it, a batch, claimed
+        while a slot's worth of tasks still waits for each handler slot (so none idles on
+        the claim's round trip)."""
+        return max(1, self.prefetch - self.concurrency) if self.prefetch else 1
 
     def plan(self) -> list[tuple[list[str] | None, int]]:
         """What to claim now: ``(queues filter, how many)`` pairs, each one statement."""

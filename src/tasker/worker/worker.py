@@ -37,6 +37,11 @@ GIVE_BACK_DELAY = 2.0   # seconds before a task given back at shutdown may run e
 ORPHAN_AGE = 1.0        # seconds after which a claim not running here is given back
 AFTER_INTERRUPT = 1.0   # seconds sync handlers get to notice ctx.cancelled at shutdown
 PREFETCH_BELOW = 0.02   # prefetch while the typical attempt takes less than this (seconds)
+# Tasks held ahead per handler slot while prefetching. Three, not two: claims then come in
+# batches of twice the concurrency (Slots.refill_at), and a sync handler's slots, which free
+# one by one, no longer make a claim statement every concurrency tasks (benchmarks: 2.5x the
+# claims; with three, 12-14% more tasks/s, sync and async, for up to 4x concurrency held).
+PREFETCH_PER_SLOT = 3
 
 
 _heap_frozen = False
@@ -266,7 +271,7 @@ class Worker:
     def _pace(self, elapsed: float) -> None:
         """Prefetch only while attempts are short: a long task held here could run on an idle worker."""
         self.pace += (elapsed - self.pace) * 0.1
-        prefetch = 2 * self.settings.concurrency if self.pace < PREFETCH_BELOW and self.slots.limits is None else 0
+        prefetch = PREFETCH_PER_SLOT * self.settings.concurrency if self.pace < PREFETCH_BELOW and self.slots.limits is None else 0
         if prefetch != self.slots.prefetch:
             self.slots.prefetch = prefetch
             if self.slots.free >= self.slots.refill_at:
