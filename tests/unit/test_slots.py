@@ -30,6 +30,16 @@ def test_prefetch_holds_more_than_concurrency_and_refills_in_batches():
     assert slots.plan() == [(None, 6)]
 
 
+def test_a_deeper_prefetch_claims_in_bigger_batches_while_each_handler_slot_still_has_one_waiting():
+    slots = Slots(4, None)
+    slots.prefetch = 12   # what a worker holds ahead while its tasks are short: 3 x concurrency
+    assert slots.plan() == [(None, 16)] and slots.refill_at == 8
+    fill(slots)
+    woke = [slots.release("default") for _ in range(8)]
+    assert woke == [False] * 7 + [True]   # 8 still held: 4 running, 4 waiting, when the claim goes out
+    assert slots.plan() == [(None, 8)]
+
+
 def test_per_queue_limits_wake_when_their_queue_frees():
     slots = Slots(5, {"mail": 1, "reports": 2})
     assert slots.plan() == [(["mail"], 1), (["reports"], 2)]
