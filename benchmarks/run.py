@@ -423,11 +423,17 @@ def build_report(results: dict[str, list[dict[str, Any]]], selected: list[str], 
     t = value("tasker-pg", "process", "rate")
     name, best = fastest("process", "rate", pg_peers)
     r = ratio(t, best, True)
-    raw_cell = " / ".join(fmt(raw_vals[b]) for b in (1, 10, 100))
-    raw_ratio = " / ".join(f"×{ratio(t, raw_vals[b], True):.2f}" if ratio(t, raw_vals[b], True) else "-" for b in (1, 10, 100))
+    def loop_figures(loops: dict[int, float | None]) -> tuple[str, str]:
+        """The bare loop's rates by batch, and Tasker's ratio to each."""
+        rates = " / ".join(fmt(v) for v in loops.values())
+        ratios = " / ".join(f"×{r:.2f}" if (r := ratio(t, v, True)) else "-" for v in loops.values())
+        return rates, ratios
+
+    raw_cell, raw_ratio = loop_figures(raw_vals)
     if any(row_vals.values()):
-        raw_cell += "; on Tasker's own table b10 / b100: " + " / ".join(fmt(row_vals[b]) for b in (10, 100))
-        raw_ratio += "; " + " / ".join(f"×{ratio(t, row_vals[b], True):.2f}" if ratio(t, row_vals[b], True) else "-" for b in (10, 100))
+        row_cell, row_ratio = loop_figures(row_vals)
+        raw_cell += "; on Tasker's own table b10 / b100: " + row_cell
+        raw_ratio += "; " + row_ratio
     sq = value("tasker-sqlite", "process", "rate")
     # The count the run used (--quick processes fewer), from whichever system reported it.
     counts = [value(c, "process", "n") for c in cols] + [value("raw", "raw", "n", "b10")]
